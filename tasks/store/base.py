@@ -1,0 +1,157 @@
+"""The Store interface every backend implements, and the pure helpers they share."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from tasks.models import (
+    Article,
+    DocumentRecord,
+    EntityRow,
+    Mention,
+    RawArticle,
+    RejectedFileRecord,
+    SearchHit,
+    Stage,
+    StageRun,
+    Status,
+)
+
+HIGHLIGHT_OPEN = "<mark>"
+HIGHLIGHT_CLOSE = "</mark>"
+MAX_QUERY_CHARS = 1000
+MAX_QUERY_TERMS = 32
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """How one stage run went: who ran it, when, and for how long."""
+
+    stage: Stage
+    worker: str | None
+    task_id: str | None
+    started: float
+    duration_ms: float
+    attempts: int = 1
+    error: str | None = None
+
+
+class Store(Protocol):
+    """Where documents, their stage outputs, entities and the full-text index live."""
+
+    url: str
+
+    def migrate(self) -> int:
+        """Bring the schema up to date; returns the schema version."""
+
+    def close(self) -> None: ...
+
+    # ---- writes -------------------------------------------------------------
+    def add_document(
+        self, raw: RawArticle, content_hash: str, trace_id: str, run: StageResult
+    ) -> tuple[str, bool]:
+        """Record a received article; returns (doc id, created). Same content = same id."""
+
+    def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None: ...
+
+    def save_tags(
+        self, doc_id: str, mentions: list[Mention], tag_version: str, run: StageResult
+    ) -> None: ...
+
+    def index_document(self, doc_id: str, run: StageResult) -> None:
+        """Write full-text index, mentions and entity counts in one transaction, idempotently."""
+
+    def mark_failed(self, doc_id: str, run: StageResult) -> None: ...
+
+    def record_attempt(self, doc_id: str, run: StageResult) -> None:
+        """A retryable failure: count the attempt and keep the error, status unchanged."""
+
+    def reset_to(self, doc_id: str, status: Status) -> None:
+        """Put a document back to a status so the stages after it run again."""
+
+    def record_rejected(self, source: str, error: str, stage: str = "ingest") -> None: ...
+
+    # ---- reads --------------------------------------------------------------
+    def get_document(self, doc_id: str) -> DocumentRecord: ...
+
+    def find_ids(self, prefix: str) -> list[str]: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def status_counts(self, ids: list[str]) -> dict[str, int]:
+        """Documents per status among these ids."""
+
+    def search(
+        self, query: str, *, entity: str | None = None, label: str | None = None, limit: int = 10
+    ) -> list[SearchHit]: ...
+
+    def entities(self, *, label: str | None = None, limit: int = 50) -> list[EntityRow]: ...
+
+    def iter_documents(self, status: Status | None = None) -> Iterator[DocumentRecord]: ...
+
+    def stage_runs(self, doc_id: str) -> list[StageRun]: ...
+
+    def failed_documents(self) -> list[DocumentRecord]: ...
+
+    def rejected_files(self) -> list[RejectedFileRecord]: ...
+
+    def stuck_documents(self, older_than_s: float) -> list[tuple[str, Status]]: ...
+
+    def indexed_since(self, since: float) -> int: ...
+
+
+# ---- helpers shared by the backends ---------------------------------------------
+
+_TERM = re.compile(r'"([^"]*)"|(\S+)')
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def query_terms(query: str) -> list[str]:
+    """Split a user query into phrases: quoted text stays together, operators become words.
+
+    The result never contains query-language syntax, so it cannot break or inject into
+    FTS5 or tsquery: each phrase is a run of plain words that the backend quotes itself.
+    """
+    phrases: list[str] = []
+    for quoted, bare in _TERM.findall(query[:MAX_QUERY_CHARS]):
+        words = _WORD.findall(quoted if quoted else bare)
+        if words:
+            phrases.append(" ".join(words))
+        if len(phrases) >= MAX_QUERY_TERMS:
+            break
+    return phrases
+
+
+def entity_deltas(
+    old: Iterable[tuple[str, str, str, str]], new: Iterable[tuple[str, str, str, str]]
+) -> dict[str, tuple[str, str, int, int, set[str]]]:
+    """Per entity id: (name, label, mention delta, document delta, surface forms of new).
+
+    Each input row is (entity_id, canonical, label, surface text) of one mention.
+    """
+    old_counts = Counter(row[0] for row in old)
+    new_rows = list(new)
+    new_counts = Counter(row[0] for row in new_rows)
+    out: dict[str, tuple[str, str, int, int, set[str]]] = {}
+    meta: dict[str, tuple[str, str]] = {}
+    forms: dict[str, set[str]] = {}
+    for eid, canonical, label, surface in new_rows:
+        meta.setdefault(eid, (canonical, label))
+        forms.setdefault(eid, set()).add(surface)
+    for eid in set(old_counts) | set(new_counts):
+        name, label = meta.get(eid, ("", ""))
+        doc_delta = int(eid in new_counts) - int(eid in old_counts)
+        out[eid] = (name, label, new_counts[eid] - old_counts[eid], doc_delta, forms.get(eid, set()))
+    return out
+
+
+def mention_rows(mentions: list[Mention]) -> list[tuple[str, str, str, str]]:
+    """(entity id, canonical, label, surface) for each mention that has an entity id."""
+    return [
+        (m.entity_id or f"{m.label}:{m.canonical or m.text}", m.canonical or m.text, m.label, m.text)
+        for m in mentions
+    ]

@@ -1,0 +1,422 @@
+"""SQLite store: one file, WAL mode, FTS5 full-text index; safe for several processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tasks.errors import ConfigError, DocumentNotFound, StoreUnavailable
+from tasks.models import (
+    Article,
+    DocumentRecord,
+    EntityRow,
+    Mention,
+    RawArticle,
+    RejectedFileRecord,
+    SearchHit,
+    StageRun,
+    Status,
+)
+from tasks.store.base import (
+    HIGHLIGHT_CLOSE,
+    HIGHLIGHT_OPEN,
+    StageResult,
+    entity_deltas,
+    mention_rows,
+    query_terms,
+)
+from tasks.store.migrations import migration_scripts
+
+BUSY_TIMEOUT_MS = 30_000
+_DOC_COLUMNS = (
+    "id, content_hash, source, format, status, trace_id, stage, attempts, last_error, "
+    "created_at, updated_at, raw, article, mentions, tag_version"
+)
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a sqlite:///path URL."""
+    if not url.startswith("sqlite:///"):
+        raise ConfigError(f"DOCFLOW_STORE_URL: {url!r} is not a sqlite:/// URL")
+    return Path(url[len("sqlite:///") :])
+
+
+class SQLiteStore:
+    """The default store. Connections are opened lazily, one per process (fork-safe)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+
+    # ---- connection -------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None or self._pid != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                conn = sqlite3.connect(
+                    self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                    check_same_thread=False,
+                )
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from exc
+            conn.row_factory = sqlite3.Row
+            self._conn, self._pid = conn, os.getpid()
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.close()
+        self._conn = None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"the store {self.path} is busy or locked: {exc}") from exc
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            conn.execute("ROLLBACK")
+            raise StoreUnavailable(f"cannot commit to the store {self.path}: {exc}") from exc
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreUnavailable(f"the store {self.path} is locked: {exc}") from exc
+            raise
+
+    # ---- schema ---------------------------------------------------------------
+    def migrate(self) -> int:
+        conn = self.conn
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        current = int(row[0] or 0)
+        for version, sql in migration_scripts("sqlite"):
+            if version <= current:
+                continue
+            with self._write() as tx:
+                for statement in _statements(sql):
+                    tx.execute(statement)
+                tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            current = version
+        return current
+
+    # ---- writes ---------------------------------------------------------------
+    def add_document(
+        self, raw: RawArticle, content_hash: str, trace_id: str, run: StageResult
+    ) -> tuple[str, bool]:
+        doc_id = content_hash[:16]
+        now = time.time()
+        with self._write() as tx:
+            cur = tx.execute(
+                "INSERT OR IGNORE INTO documents (id, content_hash, source, format, part, raw,"
+                " status, trace_id, created_at, updated_at, attempts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                (doc_id, content_hash, raw.source, raw.format, raw.part, raw.content,
+                 Status.received, trace_id, now, now),
+            )
+            created = cur.rowcount == 1
+            if created:
+                self._upsert_run(tx, doc_id, run)
+        if not created:
+            existing = self._read("SELECT id FROM documents WHERE content_hash = ?", (content_hash,))
+            if existing:
+                doc_id = existing[0]["id"]
+        return doc_id, created
+
+    def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None:
+        with self._write() as tx:
+            tx.execute(
+                "UPDATE documents SET article = ?, title = ?, published = ?, status = ?,"
+                " stage = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
+                (article.model_dump_json(), article.title, article.published, Status.parsed,
+                 time.time(), doc_id),
+            )
+            self._upsert_run(tx, doc_id, run)
+
+    def save_tags(
+        self, doc_id: str, mentions: list[Mention], tag_version: str, run: StageResult
+    ) -> None:
+        payload = json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
+        with self._write() as tx:
+            tx.execute(
+                "UPDATE documents SET mentions = ?, tag_version = ?, status = ?, stage = NULL,"
+                " last_error = NULL, updated_at = ? WHERE id = ?",
+                (payload, tag_version, Status.tagged, time.time(), doc_id),
+            )
+            self._upsert_run(tx, doc_id, run)
+
+    def index_document(self, doc_id: str, run: StageResult) -> None:
+        doc = self.get_document(doc_id)
+        article = doc.article or Article()
+        new_rows = mention_rows(doc.mentions)
+        now = time.time()
+        with self._write() as tx:
+            old_rows = [
+                (r["entity_id"], r["canonical"], r["label"], r["text"])
+                for r in tx.execute(
+                    "SELECT entity_id, canonical, label, text FROM mentions WHERE doc_id = ?",
+                    (doc_id,),
+                )
+            ]
+            tx.execute("DELETE FROM mentions WHERE doc_id = ?", (doc_id,))
+            tx.executemany(
+                'INSERT INTO mentions (doc_id, start, "end", text, label, canonical, entity_id)'
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (doc_id, m.start, m.end, m.text, m.label, row[1], row[0])
+                    for m, row in zip(doc.mentions, new_rows, strict=True)
+                ],
+            )
+            self._apply_entity_deltas(tx, entity_deltas(old_rows, new_rows))
+            tx.execute("DELETE FROM documents_fts WHERE doc_id = ?", (doc_id,))
+            tx.execute(
+                "INSERT INTO documents_fts (doc_id, title, body) VALUES (?, ?, ?)",
+                (doc_id, article.title, article.body),
+            )
+            tx.execute(
+                "UPDATE documents SET status = ?, stage = NULL, last_error = NULL,"
+                " updated_at = ?, indexed_at = coalesce(indexed_at, ?) WHERE id = ?",
+                (Status.indexed, now, now, doc_id),
+            )
+            self._upsert_run(tx, doc_id, run)
+
+    def _apply_entity_deltas(
+        self, tx: sqlite3.Connection, deltas: dict[str, tuple[str, str, int, int, set[str]]]
+    ) -> None:
+        for eid, (name, label, d_mentions, d_docs, forms) in deltas.items():
+            row = tx.execute("SELECT aliases FROM entities WHERE id = ?", (eid,)).fetchone()
+            if row is None:
+                if d_mentions <= 0:
+                    continue
+                aliases = sorted(f for f in forms if f != name)
+                tx.execute(
+                    "INSERT INTO entities (id, name, label, aliases, documents, mentions)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (eid, name, label, json.dumps(aliases, ensure_ascii=False), d_docs, d_mentions),
+                )
+                continue
+            known = set(json.loads(row["aliases"]))
+            aliases = sorted(known | {f for f in forms if f != name} if name else known)
+            tx.execute(
+                "UPDATE entities SET documents = documents + ?, mentions = mentions + ?,"
+                " aliases = ? WHERE id = ?",
+                (d_docs, d_mentions, json.dumps(aliases, ensure_ascii=False), eid),
+            )
+        tx.execute("DELETE FROM entities WHERE mentions <= 0")
+
+    def mark_failed(self, doc_id: str, run: StageResult) -> None:
+        with self._write() as tx:
+            tx.execute(
+                "UPDATE documents SET status = ?, stage = ?, last_error = ?,"
+                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                (Status.failed, run.stage, run.error, time.time(), doc_id),
+            )
+            self._upsert_run(tx, doc_id, run)
+
+    def record_attempt(self, doc_id: str, run: StageResult) -> None:
+        with self._write() as tx:
+            tx.execute(
+                "UPDATE documents SET attempts = attempts + 1, last_error = ?, updated_at = ?"
+                " WHERE id = ?",
+                (run.error, time.time(), doc_id),
+            )
+            self._upsert_run(tx, doc_id, run)
+
+    def reset_to(self, doc_id: str, status: Status) -> None:
+        with self._write() as tx:
+            tx.execute(
+                "UPDATE documents SET status = ?, stage = NULL, updated_at = ? WHERE id = ?",
+                (status, time.time(), doc_id),
+            )
+
+    def record_rejected(self, source: str, error: str, stage: str = "ingest") -> None:
+        with self._write() as tx:
+            tx.execute(
+                "INSERT INTO rejected_files (source, stage, error, at) VALUES (?, ?, ?, ?)",
+                (source, stage, error, time.time()),
+            )
+
+    @staticmethod
+    def _upsert_run(tx: sqlite3.Connection, doc_id: str, run: StageResult) -> None:
+        tx.execute(
+            "INSERT INTO stage_runs (doc_id, stage, worker, task_id, started, duration_ms,"
+            " attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (doc_id, stage) DO UPDATE SET worker = excluded.worker,"
+            " task_id = excluded.task_id, started = excluded.started,"
+            " duration_ms = excluded.duration_ms,"
+            " attempts = max(stage_runs.attempts + 1, excluded.attempts),"
+            " error = excluded.error",
+            (doc_id, str(run.stage), run.worker, run.task_id, run.started, run.duration_ms,
+             run.attempts, run.error),
+        )
+
+    # ---- reads ----------------------------------------------------------------
+    def get_document(self, doc_id: str) -> DocumentRecord:
+        rows = self._read(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc_id,))
+        if not rows:
+            raise DocumentNotFound(f"no document {doc_id!r} in the store {self.path}")
+        return _record(rows[0])
+
+    def find_ids(self, prefix: str) -> list[str]:
+        like = prefix.replace("%", "").replace("_", "") + "%"
+        return [r["id"] for r in self._read("SELECT id FROM documents WHERE id LIKE ?", (like,))]
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Status}
+        for row in self._read("SELECT status, count(*) AS n FROM documents GROUP BY status"):
+            out[row["status"]] = row["n"]
+        return out
+
+    def status_counts(self, ids: list[str]) -> dict[str, int]:
+        out = {s.value: 0 for s in Status}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._read(
+                f"SELECT status, count(*) AS n FROM documents WHERE id IN ({marks})"
+                " GROUP BY status", tuple(chunk),
+            ):
+                out[row["status"]] += row["n"]
+        return out
+
+    def search(
+        self, query: str, *, entity: str | None = None, label: str | None = None, limit: int = 10
+    ) -> list[SearchHit]:
+        phrases = query_terms(query)
+        if not phrases and not entity and not label:
+            return []
+        where: list[str] = []
+        params: list[Any] = []
+        if phrases:
+            match = " ".join('"' + p.replace('"', '""') + '"' for p in phrases)
+            where.append("documents_fts MATCH ?")
+            params.append(match)
+        if entity or label:
+            cond, cparams = _entity_condition(entity, label)
+            where.append(f"f.doc_id IN (SELECT doc_id FROM mentions WHERE {cond})")
+            params.extend(cparams)
+        rank = "bm25(documents_fts, 0.0, 10.0, 1.0)" if phrases else "0.0"
+        snippet = (
+            f"snippet(documents_fts, 2, '{HIGHLIGHT_OPEN}', '{HIGHLIGHT_CLOSE}', '…', 16)"
+            if phrases else "substr(f.body, 1, 160)"
+        )
+        sql = (
+            f"SELECT f.doc_id AS id, f.title AS title, {rank} AS rank, {snippet} AS snippet,"
+            " d.source AS source, d.published AS published"
+            " FROM documents_fts AS f JOIN documents AS d ON d.id = f.doc_id"
+            f" WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?"
+        )
+        params.append(max(1, min(limit, 1000)))
+        rows = self._read(sql.replace("documents_fts AS f", "documents_fts AS f"), tuple(params))
+        return [
+            SearchHit(id=r["id"], title=r["title"] or "", score=round(-float(r["rank"]), 4),
+                      snippet=r["snippet"] or "", source=r["source"], published=r["published"])
+            for r in rows
+        ]
+
+    def entities(self, *, label: str | None = None, limit: int = 50) -> list[EntityRow]:
+        sql = "SELECT id, name, label, aliases, documents, mentions FROM entities"
+        params: tuple[Any, ...] = ()
+        if label:
+            sql += " WHERE label = ?"
+            params = (label.upper(),)
+        sql += " ORDER BY documents DESC, mentions DESC, name LIMIT ?"
+        rows = self._read(sql, (*params, max(1, limit)))
+        return [
+            EntityRow(id=r["id"], name=r["name"], label=r["label"],
+                      aliases=json.loads(r["aliases"]), documents=r["documents"],
+                      mentions=r["mentions"])
+            for r in rows
+        ]
+
+    def iter_documents(self, status: Status | None = None) -> Iterator[DocumentRecord]:
+        sql = f"SELECT {_DOC_COLUMNS} FROM documents"
+        params: tuple[Any, ...] = ()
+        if status is not None:
+            sql += " WHERE status = ?"
+            params = (status,)
+        sql += " ORDER BY created_at, id"
+        cursor = self.conn.execute(sql, params)
+        while batch := cursor.fetchmany(200):
+            for row in batch:
+                yield _record(row)
+
+    def stage_runs(self, doc_id: str) -> list[StageRun]:
+        rows = self._read(
+            "SELECT stage, worker, task_id, started, duration_ms, attempts, error"
+            " FROM stage_runs WHERE doc_id = ? ORDER BY started",
+            (doc_id,),
+        )
+        return [StageRun(**dict(r)) for r in rows]
+
+    def failed_documents(self) -> list[DocumentRecord]:
+        return list(self.iter_documents(Status.failed))
+
+    def rejected_files(self) -> list[RejectedFileRecord]:
+        rows = self._read("SELECT source, stage, error, attempts, at FROM rejected_files ORDER BY at")
+        return [RejectedFileRecord(**dict(r)) for r in rows]
+
+    def stuck_documents(self, older_than_s: float) -> list[tuple[str, Status]]:
+        rows = self._read(
+            "SELECT id, status FROM documents WHERE status NOT IN (?, ?) AND updated_at < ?"
+            " ORDER BY updated_at",
+            (Status.indexed, Status.failed, time.time() - older_than_s),
+        )
+        return [(r["id"], Status(r["status"])) for r in rows]
+
+    def indexed_since(self, since: float) -> int:
+        rows = self._read("SELECT count(*) FROM documents WHERE indexed_at >= ?", (since,))
+        return int(rows[0][0])
+
+
+def _entity_condition(entity: str | None, label: str | None) -> tuple[str, list[Any]]:
+    conds: list[str] = []
+    params: list[Any] = []
+    if entity:
+        conds.append("(canonical = ? COLLATE NOCASE OR text = ? COLLATE NOCASE)")
+        params.extend([entity, entity])
+    if label:
+        conds.append("label = ?")
+        params.append(label.upper())
+    return " AND ".join(conds), params
+
+
+def _record(row: sqlite3.Row) -> DocumentRecord:
+    return DocumentRecord(
+        id=row["id"], content_hash=row["content_hash"], source=row["source"],
+        format=row["format"], status=Status(row["status"]), trace_id=row["trace_id"],
+        stage=row["stage"], attempts=row["attempts"], last_error=row["last_error"],
+        created_at=row["created_at"], updated_at=row["updated_at"], raw=row["raw"],
+        article=Article.model_validate_json(row["article"]) if row["article"] else None,
+        mentions=[Mention(**m) for m in json.loads(row["mentions"])] if row["mentions"] else [],
+        tag_version=row["tag_version"],
+    )
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration script into statements (no semicolons inside our literals)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,144 @@
+"""The store contract, run against every backend available (SQLite always)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tasks.models import Article, Mention, RawArticle, Stage, Status
+from tasks.store import StageResult, Store, open_store
+from tests.conftest import POSTGRES_URL
+
+
+def _postgres_url() -> str:
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            pass
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path / 'docflow.db'}")
+    else:
+        pytest.importorskip("tasks.store.postgres")
+        from tasks.store.postgres import PostgresStore
+
+        s = PostgresStore(_postgres_url(), schema=f"test_{int(time.time() * 1e6)}")
+        s.migrate()
+    yield s
+    if request.param == "postgres":
+        s.drop_schema()  # type: ignore[attr-defined]
+    s.close()
+
+
+def run(stage: Stage) -> StageResult:
+    return StageResult(stage=stage, worker="w1@host", task_id="t1", started=time.time(),
+                       duration_ms=1.5)
+
+
+def add(store: Store, text: str = "Body", source: str = "a.txt") -> str:
+    raw = RawArticle(source=source, format="text", content=text)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    doc_id, created = store.add_document(raw, digest, "trace-1", run(Stage.ingest))
+    assert created
+    return doc_id
+
+
+def index(store: Store, doc_id: str, title: str, paragraphs: list[str],
+          mentions: list[Mention]) -> None:
+    store.save_parsed(doc_id, Article(title=title, paragraphs=paragraphs), run(Stage.parse))
+    store.save_tags(doc_id, mentions, "v1", run(Stage.tag))
+    store.index_document(doc_id, run(Stage.index))
+
+
+def fidan(start: int, text: str = "Fidan") -> Mention:
+    return Mention(text=text, label="PERSON", start=start, end=start + len(text),
+                   canonical="Hakan Fidan", entity_id="PERSON:hakan-fidan")
+
+
+def test_a_document_moves_through_every_status_and_is_searchable(store: Store) -> None:
+    doc_id = add(store)
+    assert store.counts()["received"] == 1
+    index(store, doc_id, "Fidan visits Washington", ["Talks on the F-35 program."], [fidan(0)])
+    assert store.counts()["indexed"] == 1
+    hits = store.search("F-35")
+    assert [h.id for h in hits] == [doc_id]
+    assert "<mark>" in hits[0].snippet
+
+
+def test_indexing_twice_changes_nothing(store: Store) -> None:
+    doc_id = add(store)
+    index(store, doc_id, "Fidan", ["Fidan met Rubio."], [fidan(0), fidan(7)])
+    before = (store.entities(), store.search("Rubio"))
+    store.index_document(doc_id, run(Stage.index))
+    after = (store.entities(), store.search("Rubio"))
+    assert before[0] == after[0]
+    assert [h.id for h in before[1]] == [h.id for h in after[1]]
+    assert store.entities()[0].mentions == 2 and store.entities()[0].documents == 1
+
+
+def test_entities_count_documents_and_collect_aliases(store: Store) -> None:
+    index(store, add(store, "one"), "Fidan", ["x"], [fidan(0, "Hakan Fidan")])
+    index(store, add(store, "two"), "Fidan", ["x"], [fidan(0), fidan(10)])
+    (entity,) = store.entities(label="PERSON")
+    assert (entity.name, entity.documents, entity.mentions) == ("Hakan Fidan", 2, 3)
+    assert entity.aliases == ["Fidan"]
+
+
+def test_search_filters_by_entity_and_label(store: Store) -> None:
+    a = add(store, "one")
+    index(store, a, "Talks", ["Talks in Ankara."], [fidan(0)])
+    b = add(store, "two")
+    index(store, b, "Talks", ["Talks in Ankara too."], [])
+    assert [h.id for h in store.search("talks", entity="hakan fidan")] == [a]
+    assert [h.id for h in store.search("talks", label="PERSON")] == [a]
+    assert {h.id for h in store.search("talks")} == {a, b}
+
+
+@pytest.mark.parametrize("query", [
+    '"unbalanced', "(((", "NEAR(a b", "a AND OR NOT", "title:x", "'; DROP TABLE documents; --",
+    "*", "x" * 5000, "^start", 'a" OR "1"="1',
+])
+def test_hostile_queries_neither_break_nor_inject(store: Store, query: str) -> None:
+    doc_id = add(store)
+    index(store, doc_id, "Safe", ["Nothing to see here."], [])
+    store.search(query)
+    assert store.counts()["indexed"] == 1
+
+
+def test_a_failure_is_recorded_with_stage_reason_and_attempts(store: Store) -> None:
+    doc_id = add(store)
+    failed = StageResult(stage=Stage.parse, worker="w", task_id="t", started=time.time(),
+                         duration_ms=2, error="a.txt: no text")
+    store.mark_failed(doc_id, failed)
+    doc = store.get_document(doc_id)
+    assert (doc.status, doc.stage, doc.last_error) == (Status.failed, "parse", "a.txt: no text")
+    assert [d.id for d in store.failed_documents()] == [doc_id]
+    runs = {r.stage: r for r in store.stage_runs(doc_id)}
+    assert runs["parse"].error == "a.txt: no text" and runs["ingest"].worker == "w1@host"
+
+
+def test_stuck_documents_are_found_by_age(store: Store) -> None:
+    doc_id = add(store)
+    assert store.stuck_documents(older_than_s=3600) == []
+    assert store.stuck_documents(older_than_s=-1) == [(doc_id, Status.received)]
+
+
+def test_rejected_files_are_kept_with_their_reason(store: Store) -> None:
+    store.record_rejected("bad.bin", "bad.bin: not text")
+    (rejected,) = store.rejected_files()
+    assert (rejected.source, rejected.error, rejected.stage) == ("bad.bin", "bad.bin: not text",
+                                                                 "ingest")
+
+
+def test_migrations_are_versioned_and_run_once(store: Store) -> None:
+    version = store.migrate()
+    assert version >= 1 and store.migrate() == version

@@ -1,0 +1,1 @@
+"""docflow's runtime: the Celery app, settings, logging, watcher and CLI."""

