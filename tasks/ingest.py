@@ -24,22 +24,39 @@ from tasks.models import IngestResult, RawArticle, Stage
 from tasks.store.base import StageResult, Store
 
 FORMATS: dict[str, str] = {
-    "": "text", ".txt": "text", ".text": "text",
-    ".md": "markdown", ".markdown": "markdown",
-    ".html": "html", ".htm": "html", ".xhtml": "html",
-    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    "": "text",
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
 }
 SUPPORTED = ", ".join(sorted(k for k in FORMATS if k))
 
 _BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _MAGIC = (
-    (b"\x1f\x8b", "a gzip archive"), (b"PK\x03\x04", "a zip archive (or .docx/.odt)"),
-    (b"7z\xbc\xaf", "a 7-zip archive"), (b"Rar!", "a RAR archive"), (b"BZh", "a bzip2 archive"),
-    (b"\xfd7zXZ", "an xz archive"), (b"%PDF", "a PDF"), (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"), (b"\x7fELF", "an executable"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"PK\x03\x04", "a zip archive (or .docx/.odt)"),
+    (b"7z\xbc\xaf", "a 7-zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"BZh", "a bzip2 archive"),
+    (b"\xfd7zXZ", "an xz archive"),
+    (b"%PDF", "a PDF"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x7fELF", "an executable"),
     (b"MZ", "a Windows executable"),
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -80,13 +97,13 @@ def decode(name: str, data: bytes) -> str:
             f"{name}: the file looks binary (many NUL bytes), not text",
             hint="drop text, HTML, Markdown or JSON files only",
         )
-    encoding = guess_legacy_encoding(data[:1_000_000])
-    if encoding is None:
+    legacy = guess_legacy_encoding(data[:1_000_000])
+    if legacy is None:
         raise UndecodableContent(
             f"{name}: the bytes are not text in any encoding docflow recognises",
             hint="save the file as UTF-8 and drop it again",
         )
-    return data.decode(encoding, errors="replace")
+    return data.decode(legacy, errors="replace")
 
 
 def guess_legacy_encoding(sample: bytes) -> str | None:
@@ -136,8 +153,10 @@ def split_file(name: str, data: bytes, *, max_bytes: int) -> tuple[list[RawArtic
     fmt = detect_format(name)
     text = clean_text(decode(name, data))
     if not text.strip():
-        raise EmptyDocument(f"{name}: the file is empty or only whitespace",
-                            hint="check the export that produced it")
+        raise EmptyDocument(
+            f"{name}: the file is empty or only whitespace",
+            hint="check the export that produced it",
+        )
     if fmt == "jsonl":
         return _split_jsonl(name, text)
     if fmt == "json":
@@ -157,13 +176,18 @@ def _split_json(name: str, text: str) -> tuple[list[RawArticle], list[str]]:
     articles, errors = [], []
     for i, item in enumerate(items):
         if isinstance(item, dict):
-            articles.append(RawArticle(source=name, format="json", part=i,
-                                       content=json.dumps(item, ensure_ascii=False)))
+            articles.append(
+                RawArticle(
+                    source=name, format="json", part=i, content=json.dumps(item, ensure_ascii=False)
+                )
+            )
         else:
             errors.append(f"{name}: item {i + 1} is a JSON {type(item).__name__}, not an object")
     if not articles:
-        raise RejectedFile(errors[0] if errors else f"{name}: the JSON array is empty",
-                           hint="give one article object with a 'text' or 'body' field")
+        raise RejectedFile(
+            errors[0] if errors else f"{name}: the JSON array is empty",
+            hint="give one article object with a 'text' or 'body' field",
+        )
     return articles, errors
 
 
@@ -180,8 +204,14 @@ def _split_jsonl(name: str, text: str) -> tuple[list[RawArticle], list[str]]:
         if not isinstance(item, dict):
             errors.append(f"{name}: line {lineno} is a JSON {type(item).__name__}, not an object")
             continue
-        articles.append(RawArticle(source=name, format="json", part=lineno,
-                                   content=json.dumps(item, ensure_ascii=False)))
+        articles.append(
+            RawArticle(
+                source=name,
+                format="json",
+                part=lineno,
+                content=json.dumps(item, ensure_ascii=False),
+            )
+        )
     if not articles:
         raise RejectedFile(
             errors[0] if errors else f"{name}: no article objects in the file",
@@ -195,7 +225,12 @@ def new_trace_id() -> str:
 
 
 def ingest_file(
-    store: Store, name: str, data: bytes, *, max_bytes: int, worker: str | None = None,
+    store: Store,
+    name: str,
+    data: bytes,
+    *,
+    max_bytes: int,
+    worker: str | None = None,
     task_id: str | None = None,
 ) -> IngestResult:
     """Record every article of a file in the store. RejectedFile if none can be taken.
@@ -207,8 +242,13 @@ def ingest_file(
     articles, errors = split_file(name, data, max_bytes=max_bytes)
     result = IngestResult(source=name, errors=errors)
     for raw in articles:
-        run = StageResult(stage=Stage.ingest, worker=worker, task_id=task_id, started=started,
-                          duration_ms=(time.time() - started) * 1000)
+        run = StageResult(
+            stage=Stage.ingest,
+            worker=worker,
+            task_id=task_id,
+            started=started,
+            duration_ms=(time.time() - started) * 1000,
+        )
         trace_id = new_trace_id()
         doc_id, created = store.add_document(raw, content_hash(raw.content), trace_id, run)
         if created:

@@ -24,7 +24,7 @@ class Stage(StrEnum):
     ingest = "ingest"
     parse = "parse"
     tag = "tag"
-    index = "index"
+    index = "index"  # type: ignore[assignment]  # shadows str.index on purpose
 
 
 #: the status a document reaches when a stage succeeds

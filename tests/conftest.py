@@ -17,8 +17,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SEEDS = REPO / "seeds"
 SEED = SEEDS / "000_36f7d3e9a4e5bbdc.txt"
-POSTGRES_URL = os.environ.get("DOCFLOW_TEST_POSTGRES_URL",
-                              "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "DOCFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 @pytest.fixture(scope="session")
@@ -61,14 +62,39 @@ def docflow_env(data_dir: Path, broker_url: str | None = None, **extra: str) -> 
 class WorkerProcess:
     """A real `celery worker` subprocess; its log is kept for assertions."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, queues: str = "ingest,parse,tag,index",
-                 concurrency: int = 1, name: str = "test") -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        queues: str = "ingest,parse,tag,index",
+        concurrency: int = 1,
+        name: str = "test",
+    ) -> None:
         self.log_path = log_path
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", queues,
-             "-c", str(concurrency), "-n", f"{name}@%h", "-E", "--without-gossip",
-             "--without-mingle", "--loglevel", "INFO"],
-            env=env, cwd=REPO, stdout=log_path.open("ab"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.app",
+                "worker",
+                "-Q",
+                queues,
+                "-c",
+                str(concurrency),
+                "-n",
+                f"{name}@%h",
+                "-E",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            env=env,
+            cwd=REPO,
+            stdout=log_path.open("ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 

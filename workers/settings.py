@@ -43,15 +43,24 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(default=50.0, gt=0, description="larger files are rejected unread")
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    concurrency: int | None = Field(default=None, ge=1, description="worker processes; unset = cores")
-    max_retries: int = Field(default=5, ge=0, description="retries of a retryable failure per stage")
+    concurrency: int | None = Field(
+        default=None, ge=1, description="worker processes; unset = cores"
+    )
+    max_retries: int = Field(
+        default=5, ge=0, description="retries of a retryable failure per stage"
+    )
     retry_backoff_max_s: float = Field(default=60.0, gt=0)
     visibility_timeout_s: int = Field(
         default=300, ge=30, description="seconds before an unacked message is redelivered"
     )
     task_soft_time_limit_s: int = Field(default=120, ge=1)
     task_time_limit_s: int = Field(default=180, ge=2)
-    stuck_after_s: int = Field(default=300, ge=10, description="`recover` re-enqueues docs older")
+    stuck_after_s: float = Field(
+        default=60, ge=1, description="a non-final document idle this long is re-enqueued"
+    )
+    sweep_interval_s: float = Field(
+        default=15, ge=0, description="how often workers look for stuck documents; 0 = never"
+    )
     settle_s: float = Field(default=0.3, ge=0, description="size/mtime must hold this long")
     rescan_s: float = Field(default=5.0, gt=0, description="full inbox rescan period")
     watch_polling: bool = Field(default=False, description="poll instead of inotify (NFS, SMB)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,22 +14,38 @@ from pathlib import Path
 
 import structlog
 
+from tasks.errors import BrokerUnavailable
 from workers.app import QUEUES
 from workers.broker import EmbeddedRedis, ping
 from workers.settings import STACK_FILE, Settings, mask_url
-from tasks.errors import BrokerUnavailable
 
 log = structlog.get_logger("docflow.stack")
 
 
 def worker_command(
-    queues: tuple[str, ...] = QUEUES, concurrency: int | None = None, name: str = "docflow",
+    queues: tuple[str, ...] = QUEUES,
+    concurrency: int | None = None,
+    name: str = "docflow",
     pool: str = "prefork",
 ) -> list[str]:
     """The `celery worker` command line docflow uses for its own workers."""
-    cmd = [sys.executable, "-m", "celery", "-A", "workers.app", "worker",
-           "-Q", ",".join(queues), "-n", f"{name}@%h", "-E", "--pool", pool,
-           "--without-gossip", "--without-mingle"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.app",
+        "worker",
+        "-Q",
+        ",".join(queues),
+        "-n",
+        f"{name}@%h",
+        "-E",
+        "--pool",
+        pool,
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if concurrency:
         cmd += ["--concurrency", str(concurrency)]
     return cmd
@@ -47,18 +64,17 @@ class Child:
 
     def start(self) -> None:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(self.cmd, env=self.env, stdout=out, stderr=out,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            self.cmd, env=self.env, stdout=out, stderr=out, start_new_session=True
+        )
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def signal(self, sig: int) -> None:
         if self.alive() and self.process is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                pass
 
 
 @dataclass
@@ -71,6 +87,7 @@ class LocalStack:
     children: list[Child] = field(default_factory=list)
     broker: EmbeddedRedis | None = None
     broker_url: str = ""
+    last_sweep: float = 0.0
 
     def start(self) -> str:
         run_dir = self.settings.run_dir
@@ -86,9 +103,12 @@ class LocalStack:
                 hint="start Redis there, fix the URL, or unset it to use the embedded broker",
             )
         self.broker_url = url
-        env = {**os.environ, "DOCFLOW_BROKER_URL": url,
-               "DOCFLOW_DATA_DIR": str(self.settings.data_path),
-               "DOCFLOW_STORE_URL": self.settings.store}
+        env = {
+            **os.environ,
+            "DOCFLOW_BROKER_URL": url,
+            "DOCFLOW_DATA_DIR": str(self.settings.data_path),
+            "DOCFLOW_STORE_URL": self.settings.store,
+        }
         if self.start_workers:
             self.add_child("worker", worker_command(concurrency=self.workers), env)
         self._write_stack_file()
@@ -103,16 +123,27 @@ class LocalStack:
         return child
 
     def supervise(self) -> None:
-        """Restart any child that died; call this periodically while the stack runs."""
+        """Restart any child that died and sweep for stuck documents; call it periodically."""
+        interval = self.settings.sweep_interval_s
+        if interval > 0 and time.monotonic() - self.last_sweep >= interval:
+            self.last_sweep = time.monotonic()
+            from workers.recovery import recover_once
+
+            try:
+                recover_once(self.broker_url, self.settings)
+            except Exception as exc:  # never let the sweep stop the stack
+                log.warning("sweep_failed", error=f"{type(exc).__name__}: {exc}")
         for child in self.children:
             if not child.alive():
                 child.restarts += 1
                 code = child.process.returncode if child.process else None
-                log.warning("child_restarted", child=child.name, exit_code=code,
-                            restarts=child.restarts)
+                log.warning(
+                    "child_restarted", child=child.name, exit_code=code, restarts=child.restarts
+                )
                 child.start()
 
     def stop(self, timeout: float = 12.0) -> None:
+        """SIGTERM every child (workers finish their current task), then the broker."""
         for child in self.children:
             child.signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
@@ -138,8 +169,9 @@ class LocalStack:
     def _write_stack_file(self) -> None:
         path = self.settings.run_dir / STACK_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "broker_url": self.broker_url,
-                                   "started": time.time()}))
+        tmp.write_text(
+            json.dumps({"pid": os.getpid(), "broker_url": self.broker_url, "started": time.time()})
+        )
         tmp.chmod(0o600)
         tmp.replace(path)
 

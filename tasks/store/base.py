@@ -56,6 +56,9 @@ class Store(Protocol):
     ) -> tuple[str, bool]:
         """Record a received article; returns (doc id, created). Same content = same id."""
 
+    def start_stage(self, doc_id: str, run: StageResult) -> int:
+        """Record that a stage starts on a document (a lease); returns how often it has started."""
+
     def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None: ...
 
     def save_tags(
@@ -145,13 +148,24 @@ def entity_deltas(
     for eid in set(old_counts) | set(new_counts):
         name, label = meta.get(eid, ("", ""))
         doc_delta = int(eid in new_counts) - int(eid in old_counts)
-        out[eid] = (name, label, new_counts[eid] - old_counts[eid], doc_delta, forms.get(eid, set()))
+        out[eid] = (
+            name,
+            label,
+            new_counts[eid] - old_counts[eid],
+            doc_delta,
+            forms.get(eid, set()),
+        )
     return out
 
 
 def mention_rows(mentions: list[Mention]) -> list[tuple[str, str, str, str]]:
     """(entity id, canonical, label, surface) for each mention that has an entity id."""
     return [
-        (m.entity_id or f"{m.label}:{m.canonical or m.text}", m.canonical or m.text, m.label, m.text)
+        (
+            m.entity_id or f"{m.label}:{m.canonical or m.text}",
+            m.canonical or m.text,
+            m.label,
+            m.text,
+        )
         for m in mentions
     ]

@@ -63,7 +63,9 @@ class SQLiteStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 conn = sqlite3.connect(
-                    self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                    self.path,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
                     check_same_thread=False,
                 )
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -134,25 +136,56 @@ class SQLiteStore:
                 "INSERT OR IGNORE INTO documents (id, content_hash, source, format, part, raw,"
                 " status, trace_id, created_at, updated_at, attempts)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-                (doc_id, content_hash, raw.source, raw.format, raw.part, raw.content,
-                 Status.received, trace_id, now, now),
+                (
+                    doc_id,
+                    content_hash,
+                    raw.source,
+                    raw.format,
+                    raw.part,
+                    raw.content,
+                    Status.received,
+                    trace_id,
+                    now,
+                    now,
+                ),
             )
             created = cur.rowcount == 1
             if created:
                 self._upsert_run(tx, doc_id, run)
         if not created:
-            existing = self._read("SELECT id FROM documents WHERE content_hash = ?", (content_hash,))
+            existing = self._read(
+                "SELECT id FROM documents WHERE content_hash = ?", (content_hash,)
+            )
             if existing:
                 doc_id = existing[0]["id"]
         return doc_id, created
+
+    def start_stage(self, doc_id: str, run: StageResult) -> int:
+        with self._write() as tx:
+            tx.execute("UPDATE documents SET updated_at = ? WHERE id = ?", (run.started, doc_id))
+            row = tx.execute(
+                "INSERT INTO stage_runs (doc_id, stage, worker, task_id, started, attempts)"
+                " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (doc_id, stage) DO UPDATE SET"
+                " worker = excluded.worker, task_id = excluded.task_id,"
+                " started = excluded.started, duration_ms = NULL, error = NULL,"
+                " attempts = stage_runs.attempts + 1 RETURNING attempts",
+                (doc_id, str(run.stage), run.worker, run.task_id, run.started),
+            ).fetchone()
+        return int(row[0])
 
     def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None:
         with self._write() as tx:
             tx.execute(
                 "UPDATE documents SET article = ?, title = ?, published = ?, status = ?,"
                 " stage = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
-                (article.model_dump_json(), article.title, article.published, Status.parsed,
-                 time.time(), doc_id),
+                (
+                    article.model_dump_json(),
+                    article.title,
+                    article.published,
+                    Status.parsed,
+                    time.time(),
+                    doc_id,
+                ),
             )
             self._upsert_run(tx, doc_id, run)
 
@@ -267,10 +300,18 @@ class SQLiteStore:
             " ON CONFLICT (doc_id, stage) DO UPDATE SET worker = excluded.worker,"
             " task_id = excluded.task_id, started = excluded.started,"
             " duration_ms = excluded.duration_ms,"
-            " attempts = max(stage_runs.attempts + 1, excluded.attempts),"
+            " attempts = max(stage_runs.attempts, excluded.attempts),"
             " error = excluded.error",
-            (doc_id, str(run.stage), run.worker, run.task_id, run.started, run.duration_ms,
-             run.attempts, run.error),
+            (
+                doc_id,
+                str(run.stage),
+                run.worker,
+                run.task_id,
+                run.started,
+                run.duration_ms,
+                run.attempts,
+                run.error,
+            ),
         )
 
     # ---- reads ----------------------------------------------------------------
@@ -297,7 +338,8 @@ class SQLiteStore:
             marks = ",".join("?" * len(chunk))
             for row in self._read(
                 f"SELECT status, count(*) AS n FROM documents WHERE id IN ({marks})"
-                " GROUP BY status", tuple(chunk),
+                " GROUP BY status",
+                tuple(chunk),
             ):
                 out[row["status"]] += row["n"]
         return out
@@ -321,7 +363,8 @@ class SQLiteStore:
         rank = "bm25(documents_fts, 0.0, 10.0, 1.0)" if phrases else "0.0"
         snippet = (
             f"snippet(documents_fts, 2, '{HIGHLIGHT_OPEN}', '{HIGHLIGHT_CLOSE}', '…', 16)"
-            if phrases else "substr(f.body, 1, 160)"
+            if phrases
+            else "substr(f.body, 1, 160)"
         )
         sql = (
             f"SELECT f.doc_id AS id, f.title AS title, {rank} AS rank, {snippet} AS snippet,"
@@ -332,8 +375,14 @@ class SQLiteStore:
         params.append(max(1, min(limit, 1000)))
         rows = self._read(sql.replace("documents_fts AS f", "documents_fts AS f"), tuple(params))
         return [
-            SearchHit(id=r["id"], title=r["title"] or "", score=round(-float(r["rank"]), 4),
-                      snippet=r["snippet"] or "", source=r["source"], published=r["published"])
+            SearchHit(
+                id=r["id"],
+                title=r["title"] or "",
+                score=round(-float(r["rank"]), 4),
+                snippet=r["snippet"] or "",
+                source=r["source"],
+                published=r["published"],
+            )
             for r in rows
         ]
 
@@ -346,9 +395,14 @@ class SQLiteStore:
         sql += " ORDER BY documents DESC, mentions DESC, name LIMIT ?"
         rows = self._read(sql, (*params, max(1, limit)))
         return [
-            EntityRow(id=r["id"], name=r["name"], label=r["label"],
-                      aliases=json.loads(r["aliases"]), documents=r["documents"],
-                      mentions=r["mentions"])
+            EntityRow(
+                id=r["id"],
+                name=r["name"],
+                label=r["label"],
+                aliases=json.loads(r["aliases"]),
+                documents=r["documents"],
+                mentions=r["mentions"],
+            )
             for r in rows
         ]
 
@@ -376,7 +430,9 @@ class SQLiteStore:
         return list(self.iter_documents(Status.failed))
 
     def rejected_files(self) -> list[RejectedFileRecord]:
-        rows = self._read("SELECT source, stage, error, attempts, at FROM rejected_files ORDER BY at")
+        rows = self._read(
+            "SELECT source, stage, error, attempts, at FROM rejected_files ORDER BY at"
+        )
         return [RejectedFileRecord(**dict(r)) for r in rows]
 
     def stuck_documents(self, older_than_s: float) -> list[tuple[str, Status]]:
@@ -406,10 +462,18 @@ def _entity_condition(entity: str | None, label: str | None) -> tuple[str, list[
 
 def _record(row: sqlite3.Row) -> DocumentRecord:
     return DocumentRecord(
-        id=row["id"], content_hash=row["content_hash"], source=row["source"],
-        format=row["format"], status=Status(row["status"]), trace_id=row["trace_id"],
-        stage=row["stage"], attempts=row["attempts"], last_error=row["last_error"],
-        created_at=row["created_at"], updated_at=row["updated_at"], raw=row["raw"],
+        id=row["id"],
+        content_hash=row["content_hash"],
+        source=row["source"],
+        format=row["format"],
+        status=Status(row["status"]),
+        trace_id=row["trace_id"],
+        stage=row["stage"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        raw=row["raw"],
         article=Article.model_validate_json(row["article"]) if row["article"] else None,
         mentions=[Mention(**m) for m in json.loads(row["mentions"])] if row["mentions"] else [],
         tag_version=row["tag_version"],

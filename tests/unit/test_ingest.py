@@ -49,8 +49,9 @@ def test_a_jsonl_file_keeps_its_good_lines_and_reports_the_bad_one() -> None:
     lines = [json.dumps({"title": "A", "text": "One."}), "{not json", json.dumps({"text": "Two."})]
     articles, errors = split_file("feed.jsonl", "\n".join(lines).encode(), max_bytes=MB)
     assert [a.part for a in articles] == [1, 3]
-    assert errors == ["feed.jsonl: line 2 is not valid JSON (Expecting property name enclosed "
-                      "in double quotes)"]
+    assert errors == [
+        "feed.jsonl: line 2 is not valid JSON (Expecting property name enclosed in double quotes)"
+    ]
 
 
 def test_invalid_json_names_the_file_and_position() -> None:

@@ -40,8 +40,9 @@ def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
 
 
 def run(stage: Stage) -> StageResult:
-    return StageResult(stage=stage, worker="w1@host", task_id="t1", started=time.time(),
-                       duration_ms=1.5)
+    return StageResult(
+        stage=stage, worker="w1@host", task_id="t1", started=time.time(), duration_ms=1.5
+    )
 
 
 def add(store: Store, text: str = "Body", source: str = "a.txt") -> str:
@@ -52,16 +53,23 @@ def add(store: Store, text: str = "Body", source: str = "a.txt") -> str:
     return doc_id
 
 
-def index(store: Store, doc_id: str, title: str, paragraphs: list[str],
-          mentions: list[Mention]) -> None:
+def index(
+    store: Store, doc_id: str, title: str, paragraphs: list[str], mentions: list[Mention]
+) -> None:
     store.save_parsed(doc_id, Article(title=title, paragraphs=paragraphs), run(Stage.parse))
     store.save_tags(doc_id, mentions, "v1", run(Stage.tag))
     store.index_document(doc_id, run(Stage.index))
 
 
 def fidan(start: int, text: str = "Fidan") -> Mention:
-    return Mention(text=text, label="PERSON", start=start, end=start + len(text),
-                   canonical="Hakan Fidan", entity_id="PERSON:hakan-fidan")
+    return Mention(
+        text=text,
+        label="PERSON",
+        start=start,
+        end=start + len(text),
+        canonical="Hakan Fidan",
+        entity_id="PERSON:hakan-fidan",
+    )
 
 
 def test_a_document_moves_through_every_status_and_is_searchable(store: Store) -> None:
@@ -103,10 +111,21 @@ def test_search_filters_by_entity_and_label(store: Store) -> None:
     assert {h.id for h in store.search("talks")} == {a, b}
 
 
-@pytest.mark.parametrize("query", [
-    '"unbalanced', "(((", "NEAR(a b", "a AND OR NOT", "title:x", "'; DROP TABLE documents; --",
-    "*", "x" * 5000, "^start", 'a" OR "1"="1',
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced',
+        "(((",
+        "NEAR(a b",
+        "a AND OR NOT",
+        "title:x",
+        "'; DROP TABLE documents; --",
+        "*",
+        "x" * 5000,
+        "^start",
+        'a" OR "1"="1',
+    ],
+)
 def test_hostile_queries_neither_break_nor_inject(store: Store, query: str) -> None:
     doc_id = add(store)
     index(store, doc_id, "Safe", ["Nothing to see here."], [])
@@ -116,8 +135,14 @@ def test_hostile_queries_neither_break_nor_inject(store: Store, query: str) -> N
 
 def test_a_failure_is_recorded_with_stage_reason_and_attempts(store: Store) -> None:
     doc_id = add(store)
-    failed = StageResult(stage=Stage.parse, worker="w", task_id="t", started=time.time(),
-                         duration_ms=2, error="a.txt: no text")
+    failed = StageResult(
+        stage=Stage.parse,
+        worker="w",
+        task_id="t",
+        started=time.time(),
+        duration_ms=2,
+        error="a.txt: no text",
+    )
     store.mark_failed(doc_id, failed)
     doc = store.get_document(doc_id)
     assert (doc.status, doc.stage, doc.last_error) == (Status.failed, "parse", "a.txt: no text")
@@ -135,8 +160,11 @@ def test_stuck_documents_are_found_by_age(store: Store) -> None:
 def test_rejected_files_are_kept_with_their_reason(store: Store) -> None:
     store.record_rejected("bad.bin", "bad.bin: not text")
     (rejected,) = store.rejected_files()
-    assert (rejected.source, rejected.error, rejected.stage) == ("bad.bin", "bad.bin: not text",
-                                                                 "ingest")
+    assert (rejected.source, rejected.error, rejected.stage) == (
+        "bad.bin",
+        "bad.bin: not text",
+        "ingest",
+    )
 
 
 def test_migrations_are_versioned_and_run_once(store: Store) -> None:

@@ -24,8 +24,9 @@ from workers.settings import Settings, mask_url
 
 log = structlog.get_logger("docflow.cli")
 
-PathsArg = Annotated[list[Path], typer.Argument(help="files or folders (searched recursively)",
-                                                 exists=True)]
+PathsArg = Annotated[
+    list[Path], typer.Argument(help="files or folders (searched recursively)", exists=True)
+]
 
 
 def ingest_paths(store: Store, settings: Settings, paths: list[Path]) -> tuple[list[str], int]:
@@ -37,8 +38,13 @@ def ingest_paths(store: Store, settings: Settings, paths: list[Path]) -> tuple[l
     host = socket.gethostname()
     for path in iter_files(paths):
         try:
-            result = ingest_file(store, path.name, read_file(path, settings.max_file_bytes),
-                                 max_bytes=settings.max_file_bytes, worker=host)
+            result = ingest_file(
+                store,
+                path.name,
+                read_file(path, settings.max_file_bytes),
+                max_bytes=settings.max_file_bytes,
+                worker=host,
+            )
         except PermanentError as exc:
             store.record_rejected(path.name, exc.describe())
             log.warning("file_rejected", source=path.name, error=exc.describe())
@@ -55,9 +61,15 @@ def wait_for(store: Store, doc_ids: list[str], stack: object | None, quiet: bool
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     total = len(doc_ids)
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
-                        console=err_console, disable=quiet or not err_console.is_terminal)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet or not err_console.is_terminal,
+    )
     with progress:
         bar = progress.add_task("processing", total=total, detail="")
         while True:
@@ -75,10 +87,12 @@ def wait_for(store: Store, doc_ids: list[str], stack: object | None, quiet: bool
 @app.command()
 def run(
     paths: PathsArg,
-    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1,
-                                                help="worker processes (default: cores)")] = None,
-    no_workers: Annotated[bool, typer.Option("--no-workers",
-                                             help="only enqueue; workers run elsewhere")] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", min=1, help="worker processes (default: cores)")
+    ] = None,
+    no_workers: Annotated[
+        bool, typer.Option("--no-workers", help="only enqueue; workers run elsewhere")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """The main job: ingest files and folders, process them, wait, and summarise.
@@ -91,20 +105,30 @@ def run(
     settings = setup()
     store = store_for(settings)
     if no_workers and settings.broker_url is None:
-        raise ConfigError("--no-workers needs DOCFLOW_BROKER_URL: the workers elsewhere must "
-                          "share a broker with this command")
+        raise ConfigError(
+            "--no-workers needs DOCFLOW_BROKER_URL: the workers elsewhere must "
+            "share a broker with this command"
+        )
     started = time.monotonic()
-    stack = LocalStack(settings, workers=workers or settings.concurrency or os.cpu_count() or 1,
-                       start_workers=not no_workers)
+    stack = LocalStack(
+        settings,
+        workers=workers or settings.concurrency or os.cpu_count() or 1,
+        start_workers=not no_workers,
+    )
     with stack:
-        _point_app_at(stack.broker_url)
+        point_app_at(stack.broker_url)
         doc_ids, rejected = ingest_paths(store, settings, paths)
         counts = wait_for(store, doc_ids, stack if not no_workers else None, quiet=json_out)
     elapsed = time.monotonic() - started
     mentions = sum(len(store.get_document(d).mentions) for d in doc_ids)
-    summary = {"documents": len(doc_ids), "indexed": counts[Status.indexed.value],
-               "failed": counts[Status.failed.value], "rejected_files": rejected,
-               "entities": mentions, "seconds": round(elapsed, 2)}
+    summary = {
+        "documents": len(doc_ids),
+        "indexed": counts[Status.indexed.value],
+        "failed": counts[Status.failed.value],
+        "rejected_files": rejected,
+        "entities": mentions,
+        "seconds": round(elapsed, 2),
+    }
     if json_out:
         print_json(summary)
     else:
@@ -119,7 +143,7 @@ def run(
         raise typer.Exit(1)
 
 
-def _point_app_at(url: str) -> None:
+def point_app_at(url: str) -> None:
     from workers.app import app as celery_app
 
     celery_app.conf.broker_url = url
@@ -147,9 +171,11 @@ def ingest(
     settings = setup()
     url = require_broker(settings)
     if not ping(url, timeout=3):
-        raise BrokerUnavailable(f"no Redis answers at {mask_url(url)}",
-                                hint="start the broker or fix DOCFLOW_BROKER_URL")
-    _point_app_at(url)
+        raise BrokerUnavailable(
+            f"no Redis answers at {mask_url(url)}",
+            hint="start the broker or fix DOCFLOW_BROKER_URL",
+        )
+    point_app_at(url)
     sent = []
     for path in iter_files(paths):
         data = read_file(path, settings.max_file_bytes)
@@ -163,11 +189,12 @@ def ingest(
 
 @app.command()
 def worker(
-    queues: Annotated[str, typer.Option("--queues", "-Q",
-                                        help="comma-separated: ingest,parse,tag,index")
-                      ] = "ingest,parse,tag,index",
-    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", min=1,
-                                                    help="processes (default: cores)")] = None,
+    queues: Annotated[
+        str, typer.Option("--queues", "-Q", help="comma-separated: ingest,parse,tag,index")
+    ] = "ingest,parse,tag,index",
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", min=1, help="processes (default: cores)")
+    ] = None,
     name: Annotated[str, typer.Option("--name", "-n", help="node name prefix")] = "docflow",
     loglevel: Annotated[str | None, typer.Option("--loglevel", "-l")] = None,
 ) -> None:
@@ -180,12 +207,23 @@ def worker(
     chosen = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = sorted(set(chosen) - set(QUEUES))
     if unknown:
-        raise ConfigError(f"--queues: unknown queue(s) {', '.join(unknown)}",
-                          hint=f"choose from {','.join(QUEUES)}")
+        raise ConfigError(
+            f"--queues: unknown queue(s) {', '.join(unknown)}",
+            hint=f"choose from {','.join(QUEUES)}",
+        )
     celery_app.conf.broker_url = url
-    argv = ["worker", "-Q", ",".join(chosen), "-n", f"{name}@%h", "-E",
-            "--without-gossip", "--without-mingle",
-            "--loglevel", loglevel or settings.log_level]
+    argv = [
+        "worker",
+        "-Q",
+        ",".join(chosen),
+        "-n",
+        f"{name}@%h",
+        "-E",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        loglevel or settings.log_level,
+    ]
     if concurrency or settings.concurrency:
         argv += ["--concurrency", str(concurrency or settings.concurrency)]
     celery_app.worker_main(argv)

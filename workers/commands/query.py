@@ -23,11 +23,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a t
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help='words or "quoted phrases"; all must match')],
-    entity: Annotated[str | None, typer.Option("--entity", "-e",
-                                               help="only documents mentioning this entity")] = None,
-    label: Annotated[str | None, typer.Option("--label", "-l",
-                                              help="only documents with an entity of this label")
-                     ] = None,
+    entity: Annotated[
+        str | None, typer.Option("--entity", "-e", help="only documents mentioning this entity")
+    ] = None,
+    label: Annotated[
+        str | None,
+        typer.Option("--label", "-l", help="only documents with an entity of this label"),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10,
     json_out: JsonOpt = False,
 ) -> None:
@@ -51,8 +53,10 @@ def resolve_id(store: Store, ident: str) -> str:
     if len(ids) == 1:
         return ids[0]
     if not ids:
-        raise DocumentNotFound(f"no document with id {ident!r}",
-                               hint="ids are shown by `docflow search` and `docflow status`")
+        raise DocumentNotFound(
+            f"no document with id {ident!r}",
+            hint="ids are shown by `docflow search` and `docflow status`",
+        )
     raise DocumentNotFound(f"{len(ids)} documents start with {ident!r}", hint="give more of the id")
 
 
@@ -60,7 +64,9 @@ def export_record(doc: DocumentRecord) -> dict[str, Any]:
     """One document as an export line: the article and its entities."""
     article = doc.article
     return {
-        "id": doc.id, "source": doc.source, "status": doc.status.value,
+        "id": doc.id,
+        "source": doc.source,
+        "status": doc.status.value,
         "title": article.title if article else None,
         "published": article.published if article else None,
         "dateline": article.dateline if article else None,
@@ -71,8 +77,14 @@ def export_record(doc: DocumentRecord) -> dict[str, Any]:
         "metadata": article.metadata if article else {},
         "text": article.text if article else "",
         "entities": [
-            {"text": m.text, "label": m.label, "start": m.start, "end": m.end,
-             "canonical": m.canonical or m.text, "entity_id": m.entity_id}
+            {
+                "text": m.text,
+                "label": m.label,
+                "start": m.start,
+                "end": m.end,
+                "canonical": m.canonical or m.text,
+                "entity_id": m.entity_id,
+            }
             for m in doc.mentions
         ],
     }
@@ -80,21 +92,26 @@ def export_record(doc: DocumentRecord) -> dict[str, Any]:
 
 @app.command()
 def show(
-    ident: Annotated[str, typer.Argument(metavar="ID", help="document id (a unique prefix is enough)")],
+    ident: Annotated[
+        str, typer.Argument(metavar="ID", help="document id (a unique prefix is enough)")
+    ],
     json_out: JsonOpt = False,
 ) -> None:
     """One document: its status, article and entities."""
     store = store_for(setup(logs=False))
     doc = store.get_document(resolve_id(store, ident))
     record = export_record(doc)
-    record.update(trace_id=doc.trace_id, attempts=doc.attempts, stage=doc.stage,
-                  last_error=doc.last_error)
+    record.update(
+        trace_id=doc.trace_id, attempts=doc.attempts, stage=doc.stage, last_error=doc.last_error
+    )
     if json_out:
         print_json(record)
         return
     console.print(f"[bold]{doc.id}[/]  {record['title'] or '(no title)'}")
-    console.print(f"source {doc.source}  status {doc.status.value}  published {record['published']}"
-                  f"  dateline {record['dateline']}")
+    console.print(
+        f"source {doc.source}  status {doc.status.value}  published {record['published']}"
+        f"  dateline {record['dateline']}"
+    )
     if doc.last_error:
         console.print(f"[red]error at {doc.stage}:[/] {doc.last_error}")
     for heading in record["headings"]:
@@ -110,7 +127,9 @@ def show(
 
 @app.command()
 def entities(
-    label: Annotated[str | None, typer.Option("--label", "-l", help="PERSON, GPE, ORG, ...")] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", "-l", help="PERSON, GPE, ORG, ...")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
     json_out: JsonOpt = False,
 ) -> None:
@@ -122,18 +141,21 @@ def entities(
         return
     table = Table("name", "label", "docs", "mentions", "aliases", "id")
     for r in rows:
-        table.add_row(r.name, r.label, str(r.documents), str(r.mentions),
-                      ", ".join(r.aliases[:6]), r.id)
+        table.add_row(
+            r.name, r.label, str(r.documents), str(r.mentions), ", ".join(r.aliases[:6]), r.id
+        )
     console.print(table)
 
 
 @app.command()
 def export(
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl")] = "jsonl",
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="file to write (default: stdout)")] = None,
-    all_docs: Annotated[bool, typer.Option("--all", help="include documents not yet indexed")
-                        ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write (default: stdout)")
+    ] = None,
+    all_docs: Annotated[
+        bool, typer.Option("--all", help="include documents not yet indexed")
+    ] = False,
 ) -> None:
     """Every indexed article as JSON Lines: structure, text and entities with offsets."""
     if fmt != "jsonl":
