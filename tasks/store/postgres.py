@@ -55,6 +55,9 @@ _DOC_COLUMNS = sql.SQL(
     "id, content_hash, source, format, status, trace_id, stage, attempts, last_error,"
     " created_at, updated_at, raw, article, mentions, tag_version"
 )
+MAX_TITLE_WORDS_CHARS = 16_384
+MAX_BODY_WORDS_CHARS = 262_144
+_WORD = re.compile(r"\w+", re.UNICODE)  # the word split of tasks.store.base.query_terms
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _PASSWORD_PARAM = re.compile(r"(?i)(password=)[^&\s]*")
 
@@ -91,9 +94,10 @@ def mask_url(url: str) -> str:
 
 def _password(url: str) -> str | None:
     try:
-        return conninfo_to_dict(url).get("password") or urlsplit(url).password
+        password = conninfo_to_dict(url).get("password") or urlsplit(url).password
     except (psycopg.Error, ValueError):
         return None
+    return str(password) if password else None
 
 
 class PostgresStore:
@@ -125,7 +129,7 @@ class PostgresStore:
 
     # ---- connection -------------------------------------------------------------
     def _scrub(self, exc: BaseException | str) -> str:
-        text = str(exc).strip()
+        text = " ".join(str(exc).split())
         password = _password(self.url)
         if password:
             text = text.replace(password, "***")
@@ -136,7 +140,8 @@ class PostgresStore:
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
         reason = self._scrub(exc)
         if isinstance(exc, PoolTimeout):
-            reason = f"{reason}; {self._probe() or 'the server is busy'}"
+            busy = f"all {POOL_MAX} pooled connections are busy"
+            reason = f"{reason}; {self._probe() or busy}"
         return StoreUnavailable(
             f"the store {self._safe_url} (schema {self.schema}) is unavailable: {reason}",
             hint="check that PostgreSQL is running and reachable; the work will be retried",
@@ -176,9 +181,15 @@ class PostgresStore:
                     f"DOCFLOW_STORE_URL: cannot connect to {self._safe_url}: {self._scrub(exc)}"
                 ) from exc
             pool = ConnectionPool(
-                self.url, kwargs=self._kwargs, min_size=POOL_MIN, max_size=POOL_MAX,
-                open=False, configure=self._configure, check=ConnectionPool.check_connection,
-                timeout=POOL_TIMEOUT_S, name=f"docflow-{self.schema}",
+                self.url,
+                kwargs=self._kwargs,
+                min_size=POOL_MIN,
+                max_size=POOL_MAX,
+                open=False,
+                configure=self._configure,
+                check=ConnectionPool.check_connection,
+                timeout=POOL_TIMEOUT_S,
+                name=f"docflow-{self.schema}",
             )
             pool.open()
             self._pool, self._pid = pool, pid
@@ -219,7 +230,8 @@ class PostgresStore:
     def migrate(self) -> int:
         """Create the schema and apply new migrations, one worker at a time."""
         lock_key = int.from_bytes(
-            hashlib.sha256(f"docflow.migrate:{self.schema}".encode()).digest()[:8], "big",
+            hashlib.sha256(f"docflow.migrate:{self.schema}".encode()).digest()[:8],
+            "big",
             signed=True,
         )
         with self._write() as cur:
@@ -268,8 +280,18 @@ class PostgresStore:
                 " trace_id, created_at, updated_at, attempts)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1)"
                 " ON CONFLICT DO NOTHING RETURNING id",
-                (doc_id, content_hash, _t(raw.source), raw.format, raw.part, _t(raw.content),
-                 Status.received.value, trace_id, now, now),
+                (
+                    doc_id,
+                    content_hash,
+                    _t(raw.source),
+                    raw.format,
+                    raw.part,
+                    _t(raw.content),
+                    Status.received.value,
+                    trace_id,
+                    now,
+                    now,
+                ),
             )
             created = cur.fetchone() is not None
             if created:
@@ -281,13 +303,33 @@ class PostgresStore:
                     doc_id = existing["id"]
         return doc_id, created
 
+    def start_stage(self, doc_id: str, run: StageResult) -> int:
+        with self._write() as cur:
+            cur.execute("UPDATE documents SET updated_at = %s WHERE id = %s", (run.started, doc_id))
+            cur.execute(
+                "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, attempts)"
+                " VALUES (%s, %s, %s, %s, %s, 1) ON CONFLICT (doc_id, stage) DO UPDATE SET"
+                " worker = excluded.worker, task_id = excluded.task_id,"
+                " started = excluded.started, duration_ms = NULL, error = NULL,"
+                " attempts = r.attempts + 1 RETURNING attempts",
+                (doc_id, str(run.stage), _t(run.worker), _t(run.task_id), run.started),
+            )
+            row = cur.fetchone()
+        return int(row["attempts"]) if row else 0
+
     def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None:
         with self._write() as cur:
             cur.execute(
                 "UPDATE documents SET article = %s, title = %s, published = %s, status = %s,"
                 " stage = NULL, last_error = NULL, updated_at = %s WHERE id = %s",
-                (article.model_dump_json(), _t(article.title), _t(article.published),
-                 Status.parsed.value, time.time(), doc_id),
+                (
+                    article.model_dump_json(),
+                    _t(article.title),
+                    _t(article.published),
+                    Status.parsed.value,
+                    time.time(),
+                    doc_id,
+                ),
             )
             self._upsert_run(cur, doc_id, run)
 
@@ -321,8 +363,9 @@ class PostgresStore:
                 "SELECT entity_id, canonical, label, text FROM mentions WHERE doc_id = %s",
                 (doc_id,),
             )
-            old_rows = [(r["entity_id"], r["canonical"], r["label"], r["text"])
-                        for r in cur.fetchall()]
+            old_rows = [
+                (r["entity_id"], r["canonical"], r["label"], r["text"]) for r in cur.fetchall()
+            ]
             cur.execute("DELETE FROM mentions WHERE doc_id = %s", (doc_id,))
             if doc.mentions:
                 cur.executemany(
@@ -335,9 +378,20 @@ class PostgresStore:
                 )
             self._apply_entity_deltas(cur, entity_deltas(old_rows, new_rows))
             cur.execute(
-                "INSERT INTO documents_fts (doc_id, title, body) VALUES (%s, %s, %s)"
-                " ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title, body = excluded.body",
-                (doc_id, _t(article.title), _t(article.body)),
+                "INSERT INTO documents_fts (doc_id, title, body, tsv) VALUES (%s, %s, %s,"
+                " setweight(to_tsvector(%s::regconfig, %s), 'A')"
+                " || setweight(to_tsvector(%s::regconfig, %s), 'B'))"
+                " ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title,"
+                " body = excluded.body, tsv = excluded.tsv",
+                (
+                    doc_id,
+                    _t(article.title),
+                    _t(article.body),
+                    TS_CONFIG,
+                    _words(article.title, MAX_TITLE_WORDS_CHARS),
+                    TS_CONFIG,
+                    _words(article.body, MAX_BODY_WORDS_CHARS),
+                ),
             )
             cur.execute(
                 "UPDATE documents SET status = %s, stage = NULL, last_error = NULL,"
@@ -355,19 +409,18 @@ class PostgresStore:
             name, label, d_mentions, d_docs, forms = deltas[eid]
             if d_mentions == 0 and d_docs == 0 and not forms:
                 continue
-            eid = _t(eid)
             if name:
                 aliases = sorted({_t(f) for f in forms if f != name})
-                upserts.append((eid, _t(name), label, aliases, d_docs, d_mentions))
+                upserts.append((_t(eid), _t(name), label, aliases, d_docs, d_mentions))
             else:  # only in the old mentions: the row exists, its name stays
-                updates.append((d_docs, d_mentions, eid))
+                updates.append((d_docs, d_mentions, _t(eid)))
         if upserts:
             cur.executemany(
                 "INSERT INTO entities AS e (id, name, label, aliases, documents, mentions)"
                 " VALUES (%s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (id) DO UPDATE SET documents = e.documents + excluded.documents,"
                 " mentions = e.mentions + excluded.mentions,"
-                " aliases = ARRAY(SELECT a FROM (SELECT DISTINCT a COLLATE \"C\" AS a"
+                ' aliases = ARRAY(SELECT a FROM (SELECT DISTINCT a COLLATE "C" AS a'
                 " FROM unnest(e.aliases || excluded.aliases) AS u (a)) AS s ORDER BY a)",
                 upserts,
             )
@@ -424,10 +477,18 @@ class PostgresStore:
             " ON CONFLICT (doc_id, stage) DO UPDATE SET worker = excluded.worker,"
             " task_id = excluded.task_id, started = excluded.started,"
             " duration_ms = excluded.duration_ms,"
-            " attempts = greatest(r.attempts + 1, excluded.attempts),"
+            " attempts = greatest(r.attempts, excluded.attempts),"
             " error = excluded.error",
-            (doc_id, str(run.stage), _t(run.worker), _t(run.task_id), run.started,
-             run.duration_ms, run.attempts, _t(run.error)),
+            (
+                doc_id,
+                str(run.stage),
+                _t(run.worker),
+                _t(run.task_id),
+                run.started,
+                run.duration_ms,
+                run.attempts,
+                _t(run.error),
+            ),
         )
 
     # ---- reads ----------------------------------------------------------------
@@ -476,8 +537,11 @@ class PostgresStore:
             parts = []
             for i, phrase in enumerate(phrases):
                 params[f"p{i}"] = phrase
-                parts.append(sql.SQL("phraseto_tsquery(%(cfg)s::regconfig, {})").format(
-                    sql.Placeholder(f"p{i}")))
+                parts.append(
+                    sql.SQL("phraseto_tsquery(%(cfg)s::regconfig, {})").format(
+                        sql.Placeholder(f"p{i}")
+                    )
+                )
             tsquery: sql.Composable = sql.SQL(" && ").join(parts)
             where.append(sql.SQL("f.tsv @@ q.q"))
             rank: sql.Composable = sql.SQL("ts_rank_cd(f.tsv, q.q)")
@@ -493,15 +557,16 @@ class PostgresStore:
             conds: list[sql.Composable] = []
             if entity:
                 params["entity"] = _t(entity)
-                conds.append(sql.SQL(
-                    "(lower(m.canonical) = lower(%(entity)s) OR lower(m.text) = lower(%(entity)s))"
-                ))
+                same = "lower(%(entity)s)"
+                conds.append(sql.SQL(f"(lower(m.canonical) = {same} OR lower(m.text) = {same})"))
             if label:
                 params["label"] = label.upper()
                 conds.append(sql.SQL("m.label = %(label)s"))
-            where.append(sql.SQL(
-                "EXISTS (SELECT 1 FROM mentions AS m WHERE m.doc_id = f.doc_id AND {})"
-            ).format(sql.SQL(" AND ").join(conds)))
+            where.append(
+                sql.SQL(
+                    "EXISTS (SELECT 1 FROM mentions AS m WHERE m.doc_id = f.doc_id AND {})"
+                ).format(sql.SQL(" AND ").join(conds))
+            )
         query_sql = sql.SQL(
             "WITH q AS (SELECT {tsquery} AS q),"
             " h AS (SELECT f.doc_id, f.title, f.body, {rank} AS rank"
@@ -511,12 +576,17 @@ class PostgresStore:
             " d.source, d.published"
             " FROM h JOIN documents AS d ON d.id = h.doc_id CROSS JOIN q"
             " ORDER BY h.rank DESC, h.doc_id"
-        ).format(tsquery=tsquery, rank=rank, where=sql.SQL(" AND ").join(where),
-                 snippet=snippet)
+        ).format(tsquery=tsquery, rank=rank, where=sql.SQL(" AND ").join(where), snippet=snippet)
         rows = self._read(query_sql, params)
         return [
-            SearchHit(id=r["id"], title=r["title"] or "", score=round(float(r["rank"]), 4),
-                      snippet=r["snippet"] or "", source=r["source"], published=r["published"])
+            SearchHit(
+                id=r["id"],
+                title=r["title"] or "",
+                score=round(float(r["rank"]), 4),
+                snippet=r["snippet"] or "",
+                source=r["source"],
+                published=r["published"],
+            )
             for r in rows
         ]
 
@@ -529,21 +599,30 @@ class PostgresStore:
         query += ' ORDER BY documents DESC, mentions DESC, name COLLATE "C" LIMIT %s'
         rows = self._read(query, (*params, max(1, limit)))
         return [
-            EntityRow(id=r["id"], name=r["name"], label=r["label"], aliases=list(r["aliases"]),
-                      documents=r["documents"], mentions=r["mentions"])
+            EntityRow(
+                id=r["id"],
+                name=r["name"],
+                label=r["label"],
+                aliases=list(r["aliases"]),
+                documents=r["documents"],
+                mentions=r["mentions"],
+            )
             for r in rows
         ]
 
     def iter_documents(self, status: Status | None = None) -> Iterator[DocumentRecord]:
         """Documents in creation order, fetched in batches by key (no connection held)."""
         cond = sql.SQL("TRUE") if status is None else sql.SQL("status = %(status)s")
-        params: dict[str, Any] = {"status": None if status is None else Status(status).value,
-                                  "batch": BATCH}
+        params: dict[str, Any] = {
+            "status": None if status is None else Status(status).value,
+            "batch": BATCH,
+        }
         after = sql.SQL("")
         while True:
             rows = self._read(
-                sql.SQL("SELECT {} FROM documents WHERE {}{} ORDER BY created_at, id"
-                        " LIMIT %(batch)s").format(_DOC_COLUMNS, cond, after),
+                sql.SQL(
+                    "SELECT {} FROM documents WHERE {}{} ORDER BY created_at, id LIMIT %(batch)s"
+                ).format(_DOC_COLUMNS, cond, after),
                 params,
             )
             for row in rows:
@@ -583,6 +662,15 @@ class PostgresStore:
         return int(rows[0]["n"])
 
 
+def _words(text: str, limit: int) -> str:
+    """The words of a text as query_terms() splits queries, space-joined, cut to a length.
+
+    PostgreSQL's own parser reads "F-35" as "F" and "-35"; splitting both sides alike keeps
+    indexed text and phrases in step. The cut keeps a tsvector under its 1 MB limit.
+    """
+    return " ".join(_WORD.findall(text[: limit * 2]))[:limit]
+
+
 def _t(value: str | None) -> Any:
     """Text PostgreSQL can hold: NUL becomes U+FFFD (same length, so offsets still hold)."""
     if value is None or "\x00" not in value:
@@ -592,10 +680,18 @@ def _t(value: str | None) -> Any:
 
 def _record(row: dict[str, Any]) -> DocumentRecord:
     return DocumentRecord(
-        id=row["id"], content_hash=row["content_hash"], source=row["source"],
-        format=row["format"], status=Status(row["status"]), trace_id=row["trace_id"],
-        stage=row["stage"], attempts=row["attempts"], last_error=row["last_error"],
-        created_at=row["created_at"], updated_at=row["updated_at"], raw=row["raw"],
+        id=row["id"],
+        content_hash=row["content_hash"],
+        source=row["source"],
+        format=row["format"],
+        status=Status(row["status"]),
+        trace_id=row["trace_id"],
+        stage=row["stage"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        raw=row["raw"],
         article=Article.model_validate_json(row["article"]) if row["article"] else None,
         mentions=[Mention(**m) for m in json.loads(row["mentions"])] if row["mentions"] else [],
         tag_version=row["tag_version"],

@@ -64,16 +64,14 @@ CREATE TABLE IF NOT EXISTS entities (
 CREATE INDEX IF NOT EXISTS entities_rank ON entities (documents DESC, mentions DESC);
 CREATE INDEX IF NOT EXISTS entities_label ON entities (label, documents DESC, mentions DESC);
 
--- The full-text index: what was indexed (title, body) and its weighted tsvector.
--- Only the first 256 Ki characters of a body are indexed: a tsvector holds at most 1 MB.
+-- The full-text index: what was indexed (title, body, shown in results) and a tsvector of
+-- its words (title weight A, body B). The store builds tsv from the same word split that
+-- query_terms() applies to queries, so "F-35" and "U.S." match however they are typed.
 CREATE TABLE IF NOT EXISTS documents_fts (
     doc_id text PRIMARY KEY REFERENCES documents (id) ON DELETE CASCADE,
     title  text NOT NULL DEFAULT '',
     body   text NOT NULL DEFAULT '',
-    tsv    tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('english'::regconfig, left(title, 16384)), 'A')
-        || setweight(to_tsvector('english'::regconfig, left(body, 262144)), 'B')
-    ) STORED
+    tsv    tsvector NOT NULL
 );
 CREATE INDEX IF NOT EXISTS documents_fts_tsv ON documents_fts USING gin (tsv);
 

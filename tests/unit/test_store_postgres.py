@@ -1,0 +1,315 @@
+"""PostgreSQL-only store behaviour: races between workers, fork safety, an unreachable server."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tasks.errors import StoreUnavailable
+from tasks.models import Article, Mention, RawArticle, Stage, Status
+from tasks.store import StageResult, open_store
+from tests.conftest import POSTGRES_URL
+
+psycopg = pytest.importorskip("psycopg")
+postgres = pytest.importorskip("tasks.store.postgres")
+PostgresStore = postgres.PostgresStore
+
+THREADS = 8
+
+
+@pytest.fixture(scope="module")
+def url() -> str:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            pass
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def schema(url: str) -> Iterator[str]:
+    name = f"test_pg_{uuid.uuid4().hex[:12]}"
+    yield name
+    cleanup = PostgresStore(url, schema=name)
+    cleanup.drop_schema()
+    cleanup.close()
+
+
+@pytest.fixture
+def stores(url: str, schema: str) -> Iterator[Callable[[], Any]]:
+    """Makes stores on one throwaway schema, as separate workers would; closes them after."""
+    made: list[Any] = []
+
+    def make() -> Any:
+        store = PostgresStore(url, schema=schema)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+def run(stage: Stage) -> StageResult:
+    return StageResult(
+        stage=stage, worker="w1@host", task_id="t1", started=time.time(), duration_ms=1.0
+    )
+
+
+def raw(text: str) -> tuple[RawArticle, str]:
+    return (
+        RawArticle(source=f"{text[:10]}.txt", format="text", content=text),
+        hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def mention(text: str, start: int, canonical: str, label: str = "PERSON") -> Mention:
+    return Mention(
+        text=text,
+        label=label,
+        start=start,
+        end=start + len(text),
+        canonical=canonical,
+        entity_id=f"{label}:{canonical.lower().replace(' ', '-')}",
+    )
+
+
+def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Runs work(i) in count threads released together; re-raises the first error."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+
+    def target(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _add_in_child(url: str, schema: str, text: str, barrier: Any, out: Any) -> None:
+    store = PostgresStore(url, schema=schema)
+    article, digest = raw(text)
+    barrier.wait(timeout=30)
+    out.put(store.add_document(article, digest, "trace", run(Stage.ingest)))
+    store.close()
+
+
+def test_threads_adding_the_same_content_at_once_make_one_document(stores) -> None:
+    shared = stores()
+    shared.migrate()
+    fresh = stores()  # its pool is created lazily by all the threads at once
+    article, digest = raw("Breaking: the same wire story, twice")
+
+    results = in_threads(
+        THREADS,
+        lambda i: (shared if i % 2 else fresh).add_document(
+            article, digest, f"trace-{i}", run(Stage.ingest)
+        ),
+    )
+
+    assert len({doc_id for doc_id, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert shared.counts()["received"] == 1
+    assert [r.stage for r in shared.stage_runs(results[0][0])] == ["ingest"]
+
+
+def test_processes_adding_the_same_content_at_once_make_one_document(
+    url: str, schema: str, stores
+) -> None:
+    store = stores()
+    store.migrate()
+    ctx = multiprocessing.get_context("fork")
+    barrier, out = ctx.Barrier(4), ctx.Queue()
+    procs = [
+        ctx.Process(target=_add_in_child, args=(url, schema, "one story", barrier, out))
+        for _ in range(4)
+    ]
+    for proc in procs:
+        proc.start()
+    results = [out.get(timeout=60) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=30)
+
+    assert len({doc_id for doc_id, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert store.counts()["received"] == 1
+
+
+def _use_inherited_store(store: Any, text: str) -> None:
+    article, digest = raw(text)
+    store.add_document(article, digest, "trace", run(Stage.ingest))
+
+
+def test_a_forked_worker_gets_its_own_connections_and_leaves_the_parents_alone(stores) -> None:
+    store = stores()
+    store.migrate()
+    store.counts()  # the parent's pool exists before the fork
+    child = multiprocessing.get_context("fork").Process(
+        target=_use_inherited_store, args=(store, "written by the child")
+    )
+    child.start()
+    child.join(timeout=60)
+
+    assert child.exitcode == 0
+    assert store.counts()["received"] == 1  # the parent's pooled connections still work
+
+
+def test_concurrent_indexing_of_documents_sharing_entities_keeps_exact_counts(stores) -> None:
+    setup = stores()
+    setup.migrate()
+    ids = []
+    for i in range(THREADS):
+        article, digest = raw(f"story {i}")
+        doc_id, _ = setup.add_document(article, digest, "trace", run(Stage.ingest))
+        setup.save_parsed(
+            doc_id,
+            Article(title=f"Story {i}", paragraphs=["Fidan met Rubio. Fidan spoke."]),
+            run(Stage.parse),
+        )
+        found = [mention("Fidan", 0, "Hakan Fidan"), mention("Fidan", 17, "Hakan Fidan")]
+        found.insert(i % 3, mention("Rubio", 10, "Marco Rubio"))  # varying lock order
+        if i % 2:
+            found.append(mention("Ankara", 30, "Ankara", "GPE"))
+        setup.save_tags(doc_id, found, "v1", run(Stage.tag))
+        ids.append(doc_id)
+    workers = [stores() for _ in range(THREADS)]
+
+    def index_all() -> None:
+        in_threads(THREADS, lambda i: workers[i].index_document(ids[i], run(Stage.index)))
+
+    def counts() -> dict[str, tuple[int, int]]:
+        return {e.name: (e.documents, e.mentions) for e in setup.entities()}
+
+    index_all()
+    assert counts() == {
+        "Hakan Fidan": (8, 16),
+        "Marco Rubio": (8, 8),
+        "Ankara": (4, 4),
+    }
+    index_all()  # idempotent, even when every indexer runs again at once
+    assert counts() == {"Hakan Fidan": (8, 16), "Marco Rubio": (8, 8), "Ankara": (4, 4)}
+
+    for doc_id in ids:  # re-tagged: Fidan once, no Rubio, no Ankara
+        setup.save_tags(doc_id, [mention("Fidan", 0, "Hakan Fidan")], "v2", run(Stage.tag))
+    index_all()
+    assert counts() == {"Hakan Fidan": (8, 8)}
+    assert setup.counts()["indexed"] == THREADS
+
+
+def test_the_same_document_indexed_by_several_workers_at_once_counts_once(stores) -> None:
+    setup = stores()
+    setup.migrate()
+    article, digest = raw("a story delivered twice")
+    doc_id, _ = setup.add_document(article, digest, "trace", run(Stage.ingest))
+    setup.save_parsed(doc_id, Article(title="T", paragraphs=["Fidan, Fidan."]), run(Stage.parse))
+    found = [mention("Fidan", 0, "Hakan Fidan"), mention("Fidan", 7, "Hakan Fidan")]
+    setup.save_tags(doc_id, found, "v1", run(Stage.tag))
+    workers = [stores() for _ in range(THREADS)]
+
+    in_threads(THREADS, lambda i: workers[i].index_document(doc_id, run(Stage.index)))
+
+    ((name, documents, mentions),) = [(e.name, e.documents, e.mentions) for e in setup.entities()]
+    assert (name, documents, mentions) == ("Hakan Fidan", 1, 2)
+    assert [h.id for h in setup.search("Fidan")] == [doc_id]
+
+
+def test_several_workers_migrating_at_once_apply_each_migration_once(stores) -> None:
+    workers = [stores() for _ in range(THREADS)]
+
+    versions = in_threads(THREADS, lambda i: workers[i].migrate())
+
+    assert len(set(versions)) == 1 and versions[0] >= 1
+    with workers[0]._conn() as conn:
+        rows = conn.execute("SELECT version FROM schema_version").fetchall()
+    assert sorted(r[0] for r in rows) == list(range(1, versions[0] + 1))
+
+
+def test_a_connection_the_server_dropped_is_replaced_on_next_use(url: str, stores) -> None:
+    store = stores()
+    store.migrate()
+    with store._conn() as conn:
+        (pid,) = conn.execute("SELECT pg_backend_pid()").fetchone()
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    assert store.counts()["received"] == 0
+
+
+def test_an_unreachable_server_is_retryable_and_never_shows_the_password() -> None:
+    for url in (
+        "postgresql://docflow:s3cret-pw@127.0.0.1:1/test",
+        "postgresql://docflow@127.0.0.1:1/test?password=s3cret-pw&connect_timeout=2",
+    ):
+        store = PostgresStore(url, schema="anywhere")
+        with pytest.raises(StoreUnavailable) as caught:
+            store.counts()
+        text = f"{caught.value.describe()} {caught.value!r} {store!r}"
+        assert "s3cret-pw" not in text
+        assert "***" in text and "127.0.0.1:1" in text
+        with pytest.raises(StoreUnavailable) as again:
+            open_store(url)
+        assert "s3cret-pw" not in again.value.describe()
+
+
+def test_documents_are_iterated_in_batches_in_creation_order(stores, monkeypatch) -> None:
+    monkeypatch.setattr(postgres, "BATCH", 3)
+    store = stores()
+    store.migrate()
+    made = []
+    for i in range(10):
+        article, digest = raw(f"doc {i}")
+        made.append(store.add_document(article, digest, "trace", run(Stage.ingest))[0])
+    store.reset_to(made[4], Status.failed)
+
+    assert [d.id for d in store.iter_documents()] == made
+    assert [d.id for d in store.iter_documents(Status.failed)] == [made[4]]
+
+
+def test_find_ids_treats_like_wildcards_as_plain_text(stores) -> None:
+    store = stores()
+    store.migrate()
+    article, digest = raw("some text")
+    doc_id, _ = store.add_document(article, digest, "trace", run(Stage.ingest))
+
+    assert store.find_ids(doc_id[:5]) == [doc_id]
+    assert store.find_ids("%") == [] and store.find_ids("_") == []
+    assert store.status_counts([doc_id, "missing"])["received"] == 1
+
+
+def test_search_matches_hyphenated_and_dotted_terms_and_ranks_titles_first(stores) -> None:
+    store = stores()
+    store.migrate()
+    ids = []
+    for title, body in [
+        ("Budget news", "The U.S. pays for more F-35 jets."),
+        ("F-35 deliveries", "Jets arrive."),
+    ]:
+        article, digest = raw(title + body)
+        doc_id, _ = store.add_document(article, digest, "trace", run(Stage.ingest))
+        store.save_parsed(doc_id, Article(title=title, paragraphs=[body]), run(Stage.parse))
+        store.save_tags(doc_id, [], "v1", run(Stage.tag))
+        store.index_document(doc_id, run(Stage.index))
+        ids.append(doc_id)
+
+    assert [h.id for h in store.search("F-35")] == [ids[1], ids[0]]
+    (hit,) = store.search("U.S. jets")
+    assert hit.id == ids[0] and "<mark>" in hit.snippet
