@@ -41,5 +41,7 @@ def main() -> None:
         raise SystemExit(130) from None
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # `python -m workers.cli`: run the importable module's app
+    from workers.cli import main as cli_main
+
+    cli_main()

@@ -44,8 +44,8 @@ OTHER_ARTICLES = {
     )
     + "\n",
     "empty.txt": "",
-    "photo.txt": "\x89PNG\r\n\x1a\n",
 }
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 
 
 def docflow(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -66,6 +66,7 @@ def inbox(tmp_path: Path) -> Path:
     shutil.copy(SEED, folder / SEED.name)
     for name, content in OTHER_ARTICLES.items():
         (folder / name).write_text(content, encoding="utf-8")
+    (folder / "photo.txt").write_bytes(PNG)
     return folder
 
 
@@ -100,8 +101,9 @@ def test_articles_go_through_parse_tag_and_index_on_a_real_worker(
 def test_the_seed_exports_as_the_gold_article(private_redis, data_dir, start_worker, gold) -> None:
     # Given a worker and the seed run through the pipeline
     env = docflow_env(data_dir, private_redis.url)
-    start_worker(env)
-    assert docflow(env, "run", str(SEED), "--no-workers", timeout=180).returncode == 0
+    worker = start_worker(env)
+    ran = docflow(env, "run", str(SEED), "--no-workers", timeout=180)
+    assert ran.returncode == 0, ran.stdout + ran.stderr + worker.log()[-2000:]
     # When the store is exported
     (line,) = docflow(env, "export").stdout.splitlines()
     record = json.loads(line)
