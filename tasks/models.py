@@ -65,19 +65,38 @@ class Article(BaseModel):
     published: str | None = Field(default=None, description="ISO date (YYYY-MM-DD) or datetime")
     dateline: str | None = None
     headings: list[str] = Field(default_factory=list)
+    heading_positions: list[int] = Field(
+        default_factory=list, description="for each heading, how many paragraphs precede it"
+    )
     paragraphs: list[str] = Field(default_factory=list)
     language: str | None = None
     url: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @property
+    def blocks(self) -> list[str]:
+        """Paragraphs with the section headings in their places (headings without a
+        known place come last)."""
+        if len(self.heading_positions) != len(self.headings):
+            return [*self.paragraphs, *self.headings]
+        out: list[str] = []
+        pending = sorted(zip(self.heading_positions, range(len(self.headings)), strict=True))
+        for index, paragraph in enumerate(self.paragraphs):
+            while pending and pending[0][0] <= index:
+                out.append(self.headings[pending.pop(0)[1]])
+            out.append(paragraph)
+        out.extend(self.headings[i] for _, i in pending)
+        return out
+
+    @property
     def text(self) -> str:
-        """Title, then body: the text entity offsets refer to."""
-        return article_text(self.title, self.paragraphs)
+        """Title, then headings and paragraphs in order: the text entity offsets refer to."""
+        return article_text(self.title, self.blocks)
 
     @property
     def body(self) -> str:
-        return "\n\n".join(self.paragraphs)
+        """Headings and paragraphs, without the title."""
+        return "\n\n".join(self.blocks)
 
     @property
     def word_count(self) -> int:
