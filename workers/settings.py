@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     watch_polling: bool = Field(default=False, description="poll instead of inotify (NFS, SMB)")
     flower_port: int = Field(default=5555, ge=1, le=65535)
     flower_basic_auth: str | None = Field(default=None, description="user:pass for Flower")
+    flower_unauthenticated_api: bool = Field(
+        default=False, description="open Flower's HTTP API without auth (it can stop workers)"
+    )
+    flower_address: str | None = Field(
+        default=None, description="Flower's interface; unset = 127.0.0.1, 0.0.0.0 with basic auth"
+    )
 
     @field_validator("broker_url")
     @classmethod

@@ -1,60 +1,185 @@
-"""`docflow status`: documents per status, queue depths, workers online."""
+"""`docflow status`: where are my documents? Counts, queues, workers, throughput, ETA."""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
 from typing import Annotated, Any
 
 import typer
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
+from tasks.models import Stage, Status
+from tasks.store import Store
 from workers.cli import app
 from workers.commands import setup, store_for
 from workers.output import console, print_json
 from workers.settings import Settings, mask_url
 
+#: one queue per stage, in pipeline order
+QUEUES: tuple[str, ...] = tuple(s.value for s in Stage)
+#: statuses that still have work ahead of them
+BACKLOG: tuple[Status, ...] = (Status.received, Status.parsed, Status.tagged)
+WINDOW_S = 60.0
 
-def broker_view(settings: Settings) -> dict[str, Any]:
+
+def broker_view(settings: Settings, timeout: float = 1.0) -> dict[str, Any]:
     """Queue depths and workers online, or why they cannot be had."""
-    from workers.app import QUEUES
     from workers.broker import ping, queue_depths
 
     url = settings.resolved_broker_url()
     if url is None:
-        return {"broker": "not configured (no DOCFLOW_BROKER_URL and no `docflow up` running)",
-                "queues": {}, "workers": []}
+        return {
+            "broker": "not configured (no DOCFLOW_BROKER_URL and no `docflow up` running)",
+            "broker_up": False,
+            "queues": {},
+            "workers": [],
+        }
     if not ping(url):
-        return {"broker": f"down: nothing answers at {mask_url(url)}", "queues": {}, "workers": []}
-    from workers.app import app as celery_app
+        return {
+            "broker": f"down: nothing answers at {mask_url(url)}",
+            "broker_up": False,
+            "queues": {},
+            "workers": [],
+        }
+    return {
+        "broker": f"up at {mask_url(url)}",
+        "broker_up": True,
+        "queues": queue_depths(url, QUEUES),
+        "workers": workers_online(url, timeout),
+    }
 
-    celery_app.conf.broker_url = url
-    replies = celery_app.control.ping(timeout=1.0) or []
-    workers = sorted(name for reply in replies for name in reply)
-    return {"broker": f"up at {mask_url(url)}", "queues": queue_depths(url, QUEUES),
-            "workers": workers}
+
+def workers_online(url: str, timeout: float = 1.0) -> list[str]:
+    """Node names of the workers that answer a ping on this broker."""
+    from celery import Celery
+
+    probe = Celery("docflow-status", broker=url, set_as_current=False)
+    probe.conf.broker_connection_retry_on_startup = False
+    probe.conf.broker_transport_options = {"socket_timeout": 5, "socket_connect_timeout": 2}
+    try:
+        replies = probe.control.ping(timeout=timeout) or []
+    finally:
+        probe.close()
+    return sorted(name for reply in replies for name in reply)
 
 
-def collect_status(settings: Settings) -> dict[str, Any]:
-    store = store_for(settings)
-    data: dict[str, Any] = {"documents": store.counts(),
-                            "rejected_files": len(store.rejected_files())}
+def throughput(store: Store, counts: dict[str, int], now: float | None = None) -> dict[str, Any]:
+    """Documents indexed in the last minute, and the time the backlog needs at that pace."""
+    now = time.time() if now is None else now
+    per_min = store.indexed_since(now - WINDOW_S) * 60.0 / WINDOW_S
+    backlog = sum(counts.get(s.value, 0) for s in BACKLOG)
+    eta: float | None
+    if backlog == 0:
+        eta = 0.0
+    elif per_min > 0:
+        eta = round(backlog / per_min * 60.0, 1)
+    else:
+        eta = None  # nothing finished lately: no basis for a guess
+    return {"throughput_per_min": round(per_min, 2), "backlog": backlog, "eta_s": eta}
+
+
+def collect_status(settings: Settings, store: Store | None = None) -> dict[str, Any]:
+    """Everything `docflow status` shows, as one JSON-ready dict."""
+    store = store or store_for(settings)
+    counts = store.counts()
+    data: dict[str, Any] = {"documents": counts, "rejected_files": len(store.rejected_files())}
+    data.update(throughput(store, counts))
     data.update(broker_view(settings))
     return data
 
 
-@app.command()
-def status(json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Documents per status, queue depth per stage, workers online."""
-    settings = setup(logs=False)
-    data = collect_status(settings)
-    if json_out:
-        print_json(data)
-        return
-    table = Table("status", "documents")
+def fmt_duration(seconds: float | None) -> str:
+    """3 s, 4 min 10 s, 2 h 05 min; 'unknown' for None."""
+    if seconds is None:
+        return "unknown (nothing indexed in the last minute)"
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+def render(data: dict[str, Any], footer: str | None = None) -> RenderableType:
+    """The status as rich renderables: a documents table, then queues, workers and pace."""
+    docs = Table("status", "documents", title="documents", title_justify="left")
     for name, count in data["documents"].items():
-        table.add_row(name, str(count))
-    table.add_row("rejected files", str(data["rejected_files"]))
-    console.print(table)
-    console.print(f"broker: {data['broker']}")
+        style = "red" if name == Status.failed.value and count else None
+        docs.add_row(name, str(count), style=style)
+    docs.add_row(
+        "rejected files",
+        str(data["rejected_files"]),
+        style="red" if data["rejected_files"] else None,
+    )
+    lines: list[RenderableType] = [docs]
+    up = data.get("broker_up", False)
+    lines.append(Text(f"broker: {data['broker']}", style="" if up else "bold red"))
     if data["queues"]:
-        console.print("queues: " + "  ".join(f"{q} {n}" for q, n in data["queues"].items()))
-    console.print(f"workers online: {len(data['workers'])} " + " ".join(data["workers"]))
+        queues = Table("queue", "waiting", title="queues", title_justify="left")
+        for queue, depth in data["queues"].items():
+            queues.add_row(queue, str(depth))
+        lines.append(queues)
+    if up:
+        names = " ".join(data["workers"]) or "(none: start one with `docflow worker`)"
+        lines.append(Text(f"workers online: {len(data['workers'])}  {names}"))
+    lines.append(Text(f"throughput: {data['throughput_per_min']:g} documents/min (last minute)"))
+    if data["backlog"]:
+        lines.append(
+            Text(
+                f"backlog: {data['backlog']} document{'s' * (data['backlog'] != 1)}, ETA "
+                f"{fmt_duration(data['eta_s'])}"
+            )
+        )
+    else:
+        lines.append(Text("backlog: none"))
+    if footer:
+        lines.append(Text(footer, style="dim"))
+    return Group(*lines)
+
+
+@app.command()
+def status(
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="refresh in place until Ctrl-C")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.5, help="seconds between refreshes with --watch")
+    ] = 2.0,
+) -> None:
+    """Documents per status, queue depth per stage, workers online, throughput and ETA.
+
+    With no broker reachable it still shows the store's counts and says the broker is down.
+    `--watch --json` prints one JSON object per line at every refresh.
+    """
+    settings = setup(logs=False)
+    store = store_for(settings)
+    if not watch:
+        data = collect_status(settings, store)
+        if json_out:
+            print_json(data)
+        else:
+            console.print(render(data))
+        return
+    try:
+        if json_out:
+            while True:
+                sys.stdout.write(json.dumps(collect_status(settings, store), default=str) + "\n")
+                sys.stdout.flush()
+                time.sleep(interval)
+        from rich.live import Live
+
+        def frame() -> RenderableType:
+            footer = f"updated {time.strftime('%H:%M:%S')}, every {interval:g} s; Ctrl-C to stop"
+            return render(collect_status(settings, store), footer)
+
+        with Live(frame(), console=console, auto_refresh=False, transient=False) as live:
+            while True:
+                time.sleep(interval)
+                live.update(frame(), refresh=True)
+    except KeyboardInterrupt:
+        return
