@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from tasks.errors import DocumentNotFound
 from tasks.models import DocumentRecord, Status
@@ -123,28 +122,6 @@ def show(
         names[key] = names.get(key, 0) + 1
     for (name, lab), n in sorted(names.items(), key=lambda kv: -kv[1]):
         console.print(f"  {lab:<12} {name} ×{n}")
-
-
-@app.command()
-def entities(
-    label: Annotated[
-        str | None, typer.Option("--label", "-l", help="PERSON, GPE, ORG, ...")
-    ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
-    json_out: JsonOpt = False,
-) -> None:
-    """Canonical entities, most documents first."""
-    store = store_for(setup(logs=False))
-    rows = store.entities(label=label, limit=limit)
-    if json_out:
-        print_json([r.model_dump() for r in rows])
-        return
-    table = Table("name", "label", "docs", "mentions", "aliases", "id")
-    for r in rows:
-        table.add_row(
-            r.name, r.label, str(r.documents), str(r.mentions), ", ".join(r.aliases[:6]), r.id
-        )
-    console.print(table)
 
 
 @app.command()

@@ -1,0 +1,186 @@
+"""One label per name within a document.
+
+Every mention of the same surface form gets one label: a known country or
+alias keeps the table's label, a name seen as the surname of a multi-word
+PERSON is PERSON, and otherwise the document's majority wins (ties broken
+by `LABEL_PRIORITY`). All-caps forms (headlines, datelines) follow their
+mixed-case sibling when the document has one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from tasks.entities.aliases import AliasTable
+from tasks.entities.spans import (
+    LABEL_PRIORITY,
+    NAME_LABELS,
+    ORG_WORDS,
+    STOP_FORMS,
+    TITLES,
+    CapsLines,
+    Span,
+    form,
+    is_all_caps,
+    mostly_caps,
+    words,
+)
+
+_ACRONYM_AFTER = re.compile(r"[ \t]*\([ \t]*([A-Z][A-Za-z&.\-]{1,9})[ \t]*\)")
+_ACRONYM_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "LAW", "PRODUCT"})
+_NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
+#: prefixes glued to a surname that the surname is also used without (`al-Ansari` -> `Ansari`)
+_PARTICLES = frozenset(
+    {"al", "el", "ad", "ar", "as", "ash", "at", "az", "bin", "ibn", "abu", "abd", "ben"}
+)
+
+
+@dataclass(slots=True)
+class Names:
+    """What the document says about its names: decided labels and person surnames."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    surnames: set[str] = field(default_factory=set)
+    by_casefold: dict[str, str] = field(default_factory=dict)
+    #: acronym defined in the text as `Full Name (ACRONYM)` -> full name
+    acronyms: dict[str, str] = field(default_factory=dict)
+
+    def label_of(self, name: str) -> str | None:
+        found = self.labels.get(name)
+        if found is None and name in self.surnames:
+            return "PERSON"
+        if found is None and is_all_caps(name):
+            return self.by_casefold.get(name.casefold())
+        return found
+
+
+def surnames_of(name: str) -> list[str]:
+    """Last word of a multi-word person name, able to stand alone (`al-Ansari`: also `Ansari`)."""
+    parts = [w for w in words(name) if w.casefold() not in _NAME_SUFFIXES]
+    if len(parts) < 2:
+        return []
+    last = parts[-1].rstrip(".")
+    found = [last]
+    particle, _, rest = last.partition("-")
+    if rest and particle.casefold() in _PARTICLES:
+        found.append(rest)
+    return [s for s in found if len(s) >= 2 and s[0].isupper() and s.casefold() not in STOP_FORMS]
+
+
+def _acronyms(text: str, spans: list[Span]) -> dict[str, tuple[str, str]]:
+    """`Kurdistan Workers' Party (PKK)`: acronym -> (full name, label)."""
+    found: dict[str, tuple[str, str]] = {}
+    for span in spans:
+        if span.label not in _ACRONYM_LABELS:
+            continue
+        match = _ACRONYM_AFTER.match(text, span.end)
+        if match is None:
+            continue
+        acronym, full = match.group(1), form(span.text(text))
+        if sum(ch.isupper() for ch in acronym) >= 2 and acronym != full and len(words(full)) > 1:
+            found.setdefault(acronym, (full, span.label))
+    return found
+
+
+def _pick(counts: Counter[str]) -> str:
+    best = max(counts.values())
+    tied = [label for label, count in counts.items() if count == best]
+    return min(
+        tied, key=lambda label: LABEL_PRIORITY.index(label) if label in LABEL_PRIORITY else 99
+    )
+
+
+def _looks_like_person(name: str, names: Names, first_names: set[str]) -> bool:
+    """A 2-3 word name whose surname or first name the document already uses for a person."""
+    parts = words(name)
+    if not 2 <= len(parts) <= 3 or not all(p[:1].isupper() for p in parts):
+        return False
+    if any(p.rstrip(".").casefold() in ORG_WORDS for p in parts):
+        return False
+    last = parts[-1]
+    return last in names.surnames or names.labels.get(last) == "PERSON" or parts[0] in first_names
+
+
+def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
+    """Choose one label per surface form and relabel `spans` in place."""
+    counts: dict[str, Counter[str]] = {}
+    names = Names()
+    first_names: set[str] = set()
+    for span in spans:
+        if span.label not in NAME_LABELS:
+            continue
+        name = form(span.text(text))
+        counts.setdefault(name, Counter())[span.label] += 1
+        if span.label == "PERSON" and (surnames := surnames_of(name)):
+            names.surnames.update(surnames)
+            first = words(name)[0]
+            if (
+                len(first) > 2
+                and first.casefold() not in TITLES
+                and first.casefold() not in STOP_FORMS
+            ):
+                first_names.add(first)
+    tabled: set[str] = set()
+    for name, labels in counts.items():
+        known = aliases.get(name)
+        if known and known.country and name not in names.surnames:
+            names.labels[name] = known.label
+            tabled.add(name)
+        elif name in names.surnames and not (known and known.country):
+            names.labels[name] = "PERSON"
+        elif known and (known.label == "PERSON" or any(label != "PERSON" for label in labels)):
+            names.labels[name] = known.label
+            tabled.add(name)
+        else:
+            names.labels[name] = _pick(labels)
+    for acronym, (full, label) in _acronyms(text, spans).items():
+        known = aliases.get(acronym)
+        names.labels[acronym] = known.label if known else names.labels.get(full, label)
+        names.acronyms[acronym] = full
+        tabled.add(acronym)
+    for name, label in list(names.labels.items()):
+        if (
+            label != "PERSON"
+            and name not in tabled
+            and _looks_like_person(name, names, first_names)
+        ):
+            names.labels[name] = "PERSON"
+    for name, label in names.labels.items():
+        if not is_all_caps(name):
+            names.by_casefold.setdefault(name.casefold(), label)
+    for name in list(names.labels):
+        if is_all_caps(name) and name.casefold() in names.by_casefold and aliases.get(name) is None:
+            names.labels[name] = names.by_casefold[name.casefold()]
+    for span in spans:
+        if span.label in NAME_LABELS:
+            span.label = names.labels.get(form(span.text(text)), span.label)
+    return names
+
+
+def drop_unconfirmed_caps(
+    text: str, spans: list[Span], names: Names, aliases: AliasTable, caps: CapsLines
+) -> list[Span]:
+    """Names in all-caps lines stay only when the body or the alias table confirms them.
+
+    The model reads capitals badly (`SOCCER - LEADING` as an ORG); a headline
+    name worth keeping nearly always recurs in the body in normal case.
+    """
+    doubtful = []
+    for index, span in enumerate(spans):
+        if span.label in NAME_LABELS and span.start in caps:
+            name = form(span.text(text))
+            if (
+                is_all_caps(name)
+                and name.casefold() not in names.by_casefold
+                and name not in names.acronyms
+                and aliases.get(name) is None
+            ):
+                doubtful.append((index, name))
+    if not doubtful or mostly_caps(text):
+        return spans
+    for _, name in doubtful:
+        names.labels.pop(name, None)
+    dropped = {index for index, _ in doubtful}
+    return [span for index, span in enumerate(spans) if index not in dropped]

