@@ -1,0 +1,53 @@
+"""The entity commands edit the user's rules file and score the tagger from the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO, docflow_env
+
+CONLL = REPO / "tests" / "data" / "conll" / "wire_sample.conll"
+
+
+def docflow(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "workers.cli", *args], cwd=REPO,
+                          env=docflow_env(data_dir), capture_output=True, text=True, timeout=120)
+
+
+def test_alias_merge_and_block_commands_write_the_entities_file(data_dir: Path) -> None:
+    assert docflow(data_dir, "entities", "alias", "Recep Tayyip Erdoğan", "Tayyip").returncode == 0
+    assert docflow(data_dir, "entities", "merge", "Islamic State", "ISIL").returncode == 0
+    assert docflow(data_dir, "entities", "block", "Reuters").returncode == 0
+    from tasks.entities.config import load_config
+
+    config = load_config(data_dir / "entities.toml")
+    assert config.alias_for("tayyip") == "Recep Tayyip Erdoğan"
+    assert config.merged("Islamic State") == "ISIL"
+    assert config.is_blocked("Reuters")
+
+
+def test_the_rules_apply_when_a_document_is_tagged(data_dir: Path) -> None:
+    from tasks.entities.config import add_alias, add_block
+    from tasks.tag import Tagger
+
+    rules = data_dir / "entities.toml"
+    add_block(rules, "Reuters")
+    add_alias(rules, "Hakan Fidan", "H. Fidan")
+    mentions = Tagger(config_path=rules).tag(
+        "ANKARA (Reuters) - H. Fidan met Marco Rubio in Washington on Tuesday.")
+    assert "Reuters" not in {m.text for m in mentions}
+    assert {m.canonical for m in mentions if m.label == "PERSON"} >= {"Hakan Fidan", "Marco Rubio"}
+
+
+def test_eval_prints_raw_and_full_scores_per_label(data_dir: Path) -> None:
+    result = docflow(data_dir, "eval", "--conll", str(CONLL), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    text = json.dumps(report)
+    for label in ("PER", "LOC", "ORG", "MISC"):
+        assert label in text
+    table = docflow(data_dir, "eval", "--conll", str(CONLL)).stdout
+    assert "micro" in table and "raw" in table and "full" in table
