@@ -61,6 +61,7 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     log_path: Path | None = None
+    next_start: float = 0.0
 
     def start(self) -> None:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
@@ -103,16 +104,19 @@ class LocalStack:
                 hint="start Redis there, fix the URL, or unset it to use the embedded broker",
             )
         self.broker_url = url
-        env = {
+        if self.start_workers:
+            self.add_child("worker", worker_command(concurrency=self.workers), self.child_env())
+        self._write_stack_file()
+        return url
+
+    def child_env(self) -> dict[str, str]:
+        """The environment every child runs with: this stack's broker, data dir and store."""
+        return {
             **os.environ,
-            "DOCFLOW_BROKER_URL": url,
+            "DOCFLOW_BROKER_URL": self.broker_url,
             "DOCFLOW_DATA_DIR": str(self.settings.data_path),
             "DOCFLOW_STORE_URL": self.settings.store,
         }
-        if self.start_workers:
-            self.add_child("worker", worker_command(concurrency=self.workers), env)
-        self._write_stack_file()
-        return url
 
     def add_child(self, name: str, cmd: list[str], env: dict[str, str]) -> Child:
         logs = self.settings.data_path / "logs"

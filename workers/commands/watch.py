@@ -155,8 +155,7 @@ def up(
     stack = LocalStack(settings, workers=count)
     try:
         stack.start()
-        env = {**os.environ, "DOCFLOW_BROKER_URL": stack.broker_url,
-               "DOCFLOW_DATA_DIR": str(settings.data_path), "DOCFLOW_STORE_URL": settings.store}
+        env = stack.child_env()
         stack.add_child("watcher", watch_command(folder), env)
         if not no_flower:
             stack.add_child("flower", flower_command(settings, port), env)
