@@ -61,6 +61,26 @@ _MAGIC = (
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
+#: every character a terminal may act on: C0 and C1 controls, DEL, bidi overrides
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: one article's text: longer is not an article (a log, a dump, a runaway export); spaCy
+#: itself refuses texts over 1,000,000 characters by default
+MAX_ARTICLE_CHARS = 1_000_000
+#: HTML carries markup around the article, so a page may be this much larger
+MAX_HTML_CHARS = 10 * MAX_ARTICLE_CHARS
+#: Python refuses to convert longer integers (sys.get_int_max_str_digits)
+_MAX_INT_DIGITS = 4000
+
+
+def display_name(name: str) -> str:
+    """The file name safe to store, log and print: control characters become escapes.
+
+    A name may hold newlines, ANSI escape sequences or bidi overrides; shown raw they
+    could forge log lines or rewrite a terminal. `a\nb.txt` becomes `a\\nb.txt`.
+    """
+    if not _UNSAFE_NAME.search(name):
+        return name
+    return _UNSAFE_NAME.sub(lambda m: repr(m[0])[1:-1], name)
 
 
 def detect_format(name: str) -> str:
@@ -97,6 +117,9 @@ def decode(name: str, data: bytes) -> str:
             f"{name}: the file looks binary (many NUL bytes), not text",
             hint="drop text, HTML, Markdown or JSON files only",
         )
+    lenient = mostly_utf8(data)
+    if lenient is not None:
+        return lenient
     legacy = guess_legacy_encoding(data[:1_000_000])
     if legacy is None:
         raise UndecodableContent(
@@ -104,6 +127,18 @@ def decode(name: str, data: bytes) -> str:
             hint="save the file as UTF-8 and drop it again",
         )
     return data.decode(legacy, errors="replace")
+
+
+def mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 text with a few broken bytes, decoded with U+FFFD for them; else None.
+
+    A legacy (Latin-1, cp1252) file has almost no valid multi-byte UTF-8 sequences; a
+    UTF-8 file damaged in places has more valid non-ASCII characters than broken ones.
+    """
+    text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    valid = sum(1 for ch in text if ord(ch) > 127) - broken
+    return text if valid > broken else None
 
 
 def guess_legacy_encoding(sample: bytes) -> str | None:
@@ -145,6 +180,7 @@ def split_file(name: str, data: bytes, *, max_bytes: int) -> tuple[list[RawArtic
 
     A whole-file problem (size, type, encoding, nothing inside) raises a RejectedFile.
     """
+    name = display_name(name)
     if len(data) > max_bytes:
         raise FileTooLarge(
             f"{name}: {len(data) / 1e6:.1f} MB is over the limit of {max_bytes / 1e6:.1f} MB",
@@ -161,28 +197,60 @@ def split_file(name: str, data: bytes, *, max_bytes: int) -> tuple[list[RawArtic
         return _split_jsonl(name, text)
     if fmt == "json":
         return _split_json(name, text)
+    problem = _too_long(text, MAX_HTML_CHARS if fmt == "html" else MAX_ARTICLE_CHARS)
+    if problem:
+        raise RejectedFile(
+            f"{name}: {problem}",
+            hint="split it into several articles (one per file, or one per line of a .jsonl)",
+        )
     return [RawArticle(source=name, format=fmt, content=text)], []
+
+
+def _too_long(text: str, limit: int) -> str | None:
+    """Why a text is too long to be one article, or None."""
+    if len(text) <= limit:
+        return None
+    return (
+        f"the article is {len(text) / 1e6:.1f} million characters, over the limit of "
+        f"{limit / 1e6:g} million characters for one article"
+    )
+
+
+def _int_or_text(digits: str) -> int | str:
+    """A JSON integer; one too long for Python to convert stays text (no ValueError)."""
+    return int(digits) if len(digits.lstrip("-")) <= _MAX_INT_DIGITS else digits
+
+
+def _loads(text: str) -> object:
+    """json.loads that never raises anything but JSONDecodeError or RecursionError."""
+    return json.loads(text, parse_int=_int_or_text)
 
 
 def _split_json(name: str, text: str) -> tuple[list[RawArticle], list[str]]:
     try:
-        value = json.loads(text)
+        value = _loads(text)
     except json.JSONDecodeError as exc:
         raise RejectedFile(
             f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
             hint="fix the JSON, or use .jsonl with one article object per line",
         ) from None
+    except RecursionError:
+        raise RejectedFile(
+            f"{name}: the JSON is nested too deeply to read",
+            hint="give one article object (or an array of them) with a 'text' field",
+        ) from None
     items = value if isinstance(value, list) else [value]
     articles, errors = [], []
     for i, item in enumerate(items):
-        if isinstance(item, dict):
-            articles.append(
-                RawArticle(
-                    source=name, format="json", part=i, content=json.dumps(item, ensure_ascii=False)
-                )
-            )
-        else:
+        if not isinstance(item, dict):
             errors.append(f"{name}: item {i + 1} is a JSON {type(item).__name__}, not an object")
+            continue
+        content = json.dumps(item, ensure_ascii=False)
+        problem = _too_long(content, MAX_ARTICLE_CHARS)
+        if problem:
+            errors.append(f"{name}: item {i + 1}: {problem}")
+            continue
+        articles.append(RawArticle(source=name, format="json", part=i, content=content))
     if not articles:
         raise RejectedFile(
             errors[0] if errors else f"{name}: the JSON array is empty",
@@ -197,21 +265,22 @@ def _split_jsonl(name: str, text: str) -> tuple[list[RawArticle], list[str]]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = _loads(line)
         except json.JSONDecodeError as exc:
             errors.append(f"{name}: line {lineno} is not valid JSON ({exc.msg})")
+            continue
+        except RecursionError:
+            errors.append(f"{name}: line {lineno} is JSON nested too deeply to read")
             continue
         if not isinstance(item, dict):
             errors.append(f"{name}: line {lineno} is a JSON {type(item).__name__}, not an object")
             continue
-        articles.append(
-            RawArticle(
-                source=name,
-                format="json",
-                part=lineno,
-                content=json.dumps(item, ensure_ascii=False),
-            )
-        )
+        content = json.dumps(item, ensure_ascii=False)
+        problem = _too_long(content, MAX_ARTICLE_CHARS)
+        if problem:
+            errors.append(f"{name}: line {lineno}: {problem}")
+            continue
+        articles.append(RawArticle(source=name, format="json", part=lineno, content=content))
     if not articles:
         raise RejectedFile(
             errors[0] if errors else f"{name}: no article objects in the file",
@@ -239,6 +308,7 @@ def ingest_file(
     `errors`; the good articles still go in. Duplicates come back in `duplicate_ids`.
     """
     started = time.time()
+    name = display_name(name)
     articles, errors = split_file(name, data, max_bytes=max_bytes)
     result = IngestResult(source=name, errors=errors)
     for raw in articles:

@@ -22,8 +22,14 @@ def celery_config(settings: Settings) -> dict[str, object]:
     exchange = Exchange("docflow", type="direct")
     transport = {
         # a message not acked within this many seconds is delivered again; it must stay
-        # above the longest task (hard time limit) plus the longest retry countdown
+        # above the longest task (hard time limit) plus the longest retry countdown. It is
+        # the last resort for a killed worker's messages: the recovery sweep
+        # (workers/recovery.py) finds those documents from the store much sooner.
         "visibility_timeout": settings.visibility_timeout_s,
+        # Redis restarts and half-open connections (celery #9054, #10205): redis-py pings
+        # an idle connection before use, kombu drops a BRPOP whose reply is overdue, and
+        # no socket operation blocks longer than socket_timeout, so a worker reconnects
+        # by itself within about brpop_timeout + 2 * health_check_interval.
         "health_check_interval": 10,
         "socket_timeout": 15,
         "socket_connect_timeout": 5,
@@ -48,9 +54,22 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "task_default_exchange": "docflow",
         "task_default_routing_key": Stage.ingest.value,
         "task_routes": {f"docflow.{q}": {"queue": q, "routing_key": q} for q in QUEUES},
+        # At-least-once: a message is acked after its task ran. A child process that dies
+        # (crash, OOM kill) or hits the hard time limit puts its message back (reject +
+        # requeue) instead of dropping it; the stage then sees a run that never finished,
+        # counts it, and fails the document after MAX_CRASH_ATTEMPTS (workers/pipeline.py).
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "task_acks_on_failure_or_timeout": True,
+        "task_acks_on_failure": True,
+        "task_acks_on_timeout": False,
+        # publishing the next stage rides out a short broker blip (~10 s) before failing
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {
+            "max_retries": 5,
+            "interval_start": 0.2,
+            "interval_step": 1.0,
+            "interval_max": 3.0,
+        },
         "worker_prefetch_multiplier": 1,
         "worker_send_task_events": True,
         "task_send_sent_event": True,

@@ -11,11 +11,19 @@ from typing import Any
 
 import structlog
 from celery import Task, chain
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Ignore, SoftTimeLimitExceeded
 
 from tasks.errors import DocumentNotFound, PermanentError, RetryableError, StoreUnavailable
-from tasks.ingest import ingest_file
-from tasks.models import NEXT_STAGE, DocumentRecord, IngestResult, RawArticle, Stage, Status
+from tasks.ingest import display_name, ingest_file
+from tasks.models import (
+    NEXT_STAGE,
+    DocumentRecord,
+    IngestResult,
+    RawArticle,
+    Stage,
+    StageRun,
+    Status,
+)
 from tasks.parse import parse_article
 from tasks.store import StageResult, Store
 from workers.app import app
@@ -30,10 +38,14 @@ INPUT_STATUS: dict[Stage, Status] = {
     Stage.tag: Status.parsed,
     Stage.index: Status.tagged,
 }
-#: unexpected exceptions (bugs, crashes) and time-outs get this many tries in all
+#: unexpected exceptions (bugs), soft time-outs and lost runs (the worker process died:
+#: crash, out of memory, hard time limit) together get this many tries in all
 MAX_CRASH_ATTEMPTS = 3
 #: while the store is unreachable a stage keeps retrying (with capped backoff) this often
 STORE_DOWN_RETRIES = 30
+#: backstop: a stage started this many times on one document without an outcome is failed,
+#: whatever the reason (crashes are normally counted exactly, see `lost_run`)
+MAX_STARTS = STORE_DOWN_RETRIES + 20
 
 
 class StageFailed(PermanentError):
@@ -50,12 +62,22 @@ Done = Callable[[], StageResult]
 
 
 def run_stage(
-    task: Task, stage: Stage, doc_id: str, work: Callable[[Store, DocumentRecord, Done], None]
+    task: Task,
+    stage: Stage,
+    doc_id: str,
+    work: Callable[[Store, DocumentRecord, Done], None],
+    crashes: int = 0,
 ) -> None:
     """Load the document, skip if the stage is done, run it, and record the outcome.
 
     The store is the source of truth: a redelivered message for a stage that already ran
     is skipped, so at-least-once delivery never does the work twice.
+
+    Failures are counted per kind, so one kind never uses up another's budget:
+    `crashes` (carried in the retried message) counts runs of this stage that crashed,
+    hung past the soft limit, or never finished because their worker process died;
+    the message's other retries are for the store being down (up to STORE_DOWN_RETRIES)
+    or another retryable error (up to DOCFLOW_MAX_RETRIES).
     """
     started = time.time()
     request = task.request
@@ -76,13 +98,25 @@ def run_stage(
             error=error,
         )
 
+    def retry_or_fail(exc: BaseException, crash: bool, cause: BaseException | None = None) -> None:
+        _retry_or_fail(task, store, doc_id, result, exc, crashes, crash=crash, cause=cause)
+
     try:
         store = get_store()
         doc = store.get_document(doc_id)
         structlog.contextvars.bind_contextvars(trace_id=doc.trace_id)
         if doc.status != INPUT_STATUS[stage]:
+            # a redelivered or duplicate message: the stage already ran (or the document
+            # failed); stop this copy of the chain here, the original carries on
             log.info("stage_skipped", status=doc.status.value)
-            return
+            raise Ignore()
+        why = (
+            lost_run(_current_run(store, doc_id, stage), request, settings.task_time_limit_s)
+            if _redelivered(request)
+            else None
+        )
+        if why is not None:
+            retry_or_fail(WorkerLost(f"{stage.value} did not finish: {why}"), crash=True)
         starts = store.start_stage(doc_id, result())
     except DocumentNotFound:
         log.error("document_missing", reason="not in the store; nothing to do")
@@ -90,9 +124,9 @@ def run_stage(
     except RetryableError as exc:
         log.warning("store_unavailable", error=exc.describe())
         raise task.retry(
-            exc=exc, countdown=backoff(request.retries), max_retries=STORE_DOWN_RETRIES
+            exc=exc, countdown=backoff(request.retries), max_retries=STORE_DOWN_RETRIES + crashes
         ) from exc
-    if starts > settings.max_retries + MAX_CRASH_ATTEMPTS:
+    if starts > MAX_STARTS:
         error = (
             f"{stage.value} started {starts} times without finishing: the document "
             "crashes or hangs the worker; see `docflow trace` and report it"
@@ -102,17 +136,54 @@ def run_stage(
         work(store, doc, result)
     except PermanentError as exc:
         _fail(store, doc_id, result(exc.describe()), exc)
-    except StoreUnavailable as exc:
-        _retry_or_fail(task, store, doc_id, result, exc, STORE_DOWN_RETRIES)
     except RetryableError as exc:
-        _retry_or_fail(task, store, doc_id, result, exc, settings.max_retries)
+        retry_or_fail(exc, crash=False)
     except SoftTimeLimitExceeded as exc:
-        timeout = TimeoutError(f"{stage.value} took longer than {settings.task_soft_time_limit_s} s")
-        _retry_or_fail(task, store, doc_id, result, timeout, MAX_CRASH_ATTEMPTS - 1, cause=exc)
+        timeout = TimeoutError(
+            f"{stage.value} took longer than the soft time limit of "
+            f"{settings.task_soft_time_limit_s} s"
+        )
+        retry_or_fail(timeout, crash=True, cause=exc)
     except Exception as exc:
-        _retry_or_fail(task, store, doc_id, result, exc, MAX_CRASH_ATTEMPTS - 1)
+        retry_or_fail(exc, crash=True)
     else:
         log.info(f"{stage.value}_done", duration_ms=round((time.time() - started) * 1000, 2))
+
+
+class WorkerLost(RuntimeError):
+    """The previous run of this message never finished: its worker process died."""
+
+
+def _redelivered(request: Any) -> bool:
+    return bool((getattr(request, "delivery_info", None) or {}).get("redelivered"))
+
+
+def _current_run(store: Store, doc_id: str, stage: Stage) -> StageRun | None:
+    """The latest recorded run of `stage` on the document, if any."""
+    return next((r for r in store.stage_runs(doc_id) if r.stage == stage.value), None)
+
+
+def lost_run(previous: StageRun | None, request: Any, hard_limit_s: float) -> str | None:
+    """Why the previous run of this very message never finished, or None if it did.
+
+    A message comes back *redelivered* when its worker process died before acknowledging
+    it: a crash or out-of-memory kill (`task_reject_on_worker_lost`), the hard time limit
+    (`task_acks_on_timeout=False`), or the whole worker killed (visibility timeout). The
+    store then holds a run of this task id that started and recorded no outcome.
+    """
+    if not _redelivered(request) or previous is None or previous.started is None:
+        return None
+    if previous.task_id != request.id or previous.duration_ms is not None:
+        return None
+    from workers.recovery import hard_timeout_of
+
+    limit = hard_timeout_of(request.id)
+    if limit is not None:
+        return f"it was killed at the hard time limit of {limit:g} s (it hangs)"
+    elapsed = max(0.0, time.time() - previous.started)
+    if elapsed >= hard_limit_s + 60:
+        return f"its worker stopped answering (killed or cut off); back after {elapsed:.0f} s"
+    return "the worker process running it died (a crash, out of memory, or killed)"
 
 
 def _fail(store: Store, doc_id: str, run: StageResult, exc: BaseException) -> None:
@@ -130,20 +201,52 @@ def _retry_or_fail(
     task: Task,
     store: Store,
     doc_id: str,
-    result: Callable[[str | None], StageResult],
+    result: Callable[..., StageResult],
     exc: BaseException,
-    max_retries: int,
+    crashes: int,
+    *,
+    crash: bool,
     cause: BaseException | None = None,
 ) -> None:
+    """Retry the stage with backoff, or fail the document once this kind's budget is spent.
+
+    `crash`: an unexpected exception, a soft time-out or a lost run, counted in the
+    message's `crashes` (MAX_CRASH_ATTEMPTS tries in all). Otherwise a retryable error:
+    the store down (STORE_DOWN_RETRIES) or another (DOCFLOW_MAX_RETRIES), counted by the
+    message's retries less its crashes.
+    """
     message = exc.describe() if isinstance(exc, RetryableError) else f"{type(exc).__name__}: {exc}"
+    retries = task.request.retries
+    if crash:
+        crashes += 1
+        exhausted = crashes >= MAX_CRASH_ATTEMPTS
+        if exhausted:
+            message = f"{message} (gave up after {crashes} tries)"
+    else:
+        budget = (
+            STORE_DOWN_RETRIES if isinstance(exc, StoreUnavailable) else get_settings().max_retries
+        )
+        exhausted = retries - crashes >= budget
     run = result(message)
-    if task.request.retries >= max_retries:
+    with contextlib.suppress(RetryableError, DocumentNotFound):
+        if store.get_document(doc_id).status is not INPUT_STATUS[run.stage]:
+            log.info("stage_superseded", error=message, reason="another run moved it on")
+            raise Ignore()  # a second copy of this chain already finished or failed it
+    if exhausted:
         _fail(store, doc_id, run, cause or exc)
     with contextlib.suppress(RetryableError):  # the store is down: the retry is what matters
         store.record_attempt(doc_id, run)
-    countdown = backoff(task.request.retries)
-    log.warning("stage_retry", error=message, attempt=run.attempts, countdown_s=round(countdown, 1))
-    raise task.retry(exc=exc, countdown=countdown, max_retries=max_retries)
+    countdown = backoff(crashes if crash else retries - crashes)
+    log.warning(
+        "stage_retry",
+        error=message,
+        attempt=run.attempts,
+        crashes=crashes,
+        countdown_s=round(countdown, 1),
+    )
+    raise task.retry(
+        exc=exc, countdown=countdown, kwargs={"crashes": crashes}, max_retries=retries + 1
+    )
 
 
 # ---- the stages ------------------------------------------------------------------
@@ -170,20 +273,20 @@ STAGE_OPTIONS: dict[str, Any] = {"bind": True, "acks_late": True, "throws": (Sta
 
 
 @app.task(name="docflow.parse", **STAGE_OPTIONS)
-def parse(self: Task, doc_id: str) -> str:
-    run_stage(self, Stage.parse, doc_id, _parse)
+def parse(self: Task, doc_id: str, crashes: int = 0) -> str:
+    run_stage(self, Stage.parse, doc_id, _parse, crashes)
     return doc_id
 
 
 @app.task(name="docflow.tag", **STAGE_OPTIONS)
-def tag(self: Task, doc_id: str) -> str:
-    run_stage(self, Stage.tag, doc_id, _tag)
+def tag(self: Task, doc_id: str, crashes: int = 0) -> str:
+    run_stage(self, Stage.tag, doc_id, _tag, crashes)
     return doc_id
 
 
 @app.task(name="docflow.index", **STAGE_OPTIONS)
-def index(self: Task, doc_id: str) -> str:
-    run_stage(self, Stage.index, doc_id, _index)
+def index(self: Task, doc_id: str, crashes: int = 0) -> str:
+    run_stage(self, Stage.index, doc_id, _index, crashes)
     return doc_id
 
 
@@ -213,6 +316,7 @@ def enqueue_from_status(doc_id: str, trace_id: str, status: Status) -> bool:
 def ingest(self: Task, name: str, data_b64: str) -> dict[str, Any]:
     """Take one file's name and base64 bytes; record its articles; start their chains."""
     started = time.time()
+    name = display_name(name)  # never a raw newline or escape sequence in logs or the store
     structlog.contextvars.bind_contextvars(
         task_id=self.request.id, stage="ingest", worker=self.request.hostname, source=name
     )
@@ -231,8 +335,15 @@ def ingest(self: Task, name: str, data_b64: str) -> dict[str, Any]:
         log.warning("file_rejected", error=exc.describe())
         return IngestResult(source=name, errors=[exc.describe()]).model_dump()
     except RetryableError as exc:
+        # the file's bytes live only in this message: ride out a store outage as the
+        # stages do, and say loudly if it is given up
+        limit = (
+            STORE_DOWN_RETRIES if isinstance(exc, StoreUnavailable) else get_settings().max_retries
+        )
+        if self.request.retries >= limit:
+            log.error("file_lost", error=exc.describe(), hint="drop the file again")
         raise self.retry(
-            exc=exc, countdown=backoff(self.request.retries), max_retries=get_settings().max_retries
+            exc=exc, countdown=backoff(self.request.retries), max_retries=limit
         ) from exc
     start_chains(result)
     log.info(

@@ -1,8 +1,26 @@
-"""The recovery sweep wired into the runtime: workers (and `docflow up`) run it by themselves."""
+"""The recovery sweep wired into the runtime: workers (and `docflow up`) run it by themselves.
+
+Every worker's main process runs two small threads:
+
+* **heartbeat** (every HEARTBEAT_EVERY_S): sets `docflow:worker:<node>` in Redis with a
+  HEARTBEAT_TTL_S expiry. A SIGKILLed worker's key lapses within that TTL, which ends the
+  lease of the runs it held, so the sweep can resend its documents at once. The same tick
+  is the worker's liveness check: a worker that sees messages waiting in its queues, holds
+  no task and takes none for STALL_S stopped consuming (celery #9054, #10205); it logs
+  `worker_stalled` and shuts down warmly, for its supervisor (`docflow up`, systemd,
+  Kubernetes) to start a fresh one.
+* **sweep** (every DOCFLOW_SWEEP_INTERVAL_S, one process in the cluster at a time through
+  a Redis lock): `workers.sweeper.sweep` over the store.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
 import socket
+import time
 from typing import Any
 
 import redis
@@ -10,13 +28,33 @@ import structlog
 from celery import signals
 
 from tasks.store import open_store
-from workers.broker import queue_depths
 from workers.settings import Settings, get_settings
-from workers.sweeper import SweepThread, sweep
+from workers.sweeper import Lease, StallDetector, SweepThread, sweep
 
 log = structlog.get_logger("docflow.recovery")
 LOCK_KEY = "docflow:sweep-lock"
-_thread: SweepThread | None = None
+HEARTBEAT_PREFIX = "docflow:worker:"
+RESENT_PREFIX = "docflow:resent:"
+TIMEOUT_PREFIX = "docflow:timeout:"
+HEARTBEAT_EVERY_S = 5.0
+HEARTBEAT_TTL_S = 20
+#: a run may outlive the hard time limit by this much (its message is being requeued)
+LEASE_SLACK_S = 30.0
+#: messages waiting, this worker idle and taking nothing for this long = stalled consumer
+STALL_S = 120.0
+_threads: list[SweepThread] = []
+
+
+def redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def alive_workers(client: redis.Redis) -> set[str]:
+    """Node names of the workers whose heartbeat has not lapsed."""
+    return {
+        key.decode(errors="replace").removeprefix(HEARTBEAT_PREFIX)
+        for key in client.scan_iter(match=f"{HEARTBEAT_PREFIX}*", count=500)
+    }
 
 
 def recover_once(
@@ -27,41 +65,181 @@ def recover_once(
     older_than_s: float | None = None,
     lock: bool = True,
 ) -> list[str]:
-    """One sweep; with `lock`, at most one process in the cluster sweeps per interval."""
+    """One sweep; with `lock`, at most one process in the cluster sweeps per interval.
+
+    `force` re-sends every stuck document, whatever its queue, lease or recent claim.
+    """
+    with redis_client(broker_url) as client:
+        if lock:
+            owner = f"{socket.gethostname()}:{os.getpid()}"
+            interval = max(1, int(settings.sweep_interval_s))
+            if not client.set(LOCK_KEY, owner, nx=True, ex=interval):
+                return []
+        older = settings.stuck_after_s if older_than_s is None else older_than_s
+        return _sweep_with(client, settings, older, force)
+
+
+def _depths(client: redis.Redis, queues: tuple[str, ...] | list[str]) -> dict[str, int]:
+    """Messages waiting in each queue (Celery's Redis transport keeps a list per queue)."""
+    pipe = client.pipeline()
+    for queue in queues:
+        pipe.llen(queue)
+    return dict(zip(queues, (int(n) for n in pipe.execute()), strict=True))
+
+
+def _sweep_with(client: redis.Redis, settings: Settings, older: float, force: bool) -> list[str]:
     from workers.app import QUEUES
     from workers.pipeline import enqueue_from_status
 
-    if lock:
-        client = redis.Redis.from_url(broker_url, socket_connect_timeout=2, socket_timeout=5)
-        owner = f"{socket.gethostname()}"
-        if not client.set(LOCK_KEY, owner, nx=True, ex=max(1, int(settings.sweep_interval_s))):
-            return []
     store = open_store(settings.store, migrate=False)
     try:
-        depths = None if force else queue_depths(broker_url, QUEUES)
+        if force:
+            return sweep(store, enqueue_from_status, older, None, force=True)
+        lease = Lease(
+            settings.task_time_limit_s + LEASE_SLACK_S,
+            alive_workers(client),
+            retry_grace_s=settings.retry_backoff_max_s + older,
+        )
+        claim_s = max(1, int(older))
+
+        def claim(doc_id: str) -> bool:
+            return bool(client.set(f"{RESENT_PREFIX}{doc_id}", "1", nx=True, ex=claim_s))
+
         return sweep(
             store,
             enqueue_from_status,
-            settings.stuck_after_s if older_than_s is None else older_than_s,
-            depths,
-            force=force,
+            older,
+            _depths(client, QUEUES),
+            lease=lease,
+            claim=claim,
         )
     finally:
         store.close()
 
 
-@signals.worker_ready.connect
-def _start_sweeper(sender: Any = None, **_: Any) -> None:
-    global _thread
-    settings = get_settings()
-    if settings.sweep_interval_s <= 0 or sender is None:
+class Heartbeat:
+    """One worker's heartbeat key and liveness check (see the module docstring)."""
+
+    def __init__(self, url: str, node: str, queues: list[str], stall_s: float = STALL_S) -> None:
+        self.client = redis_client(url)
+        self.node = node
+        self.queues = queues
+        self.key = f"{HEARTBEAT_PREFIX}{node}"
+        self.detector = StallDetector(stall_s)
+        self.stalled = False
+
+    def beat(self) -> None:
+        from celery.worker import state
+
+        value = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "at": time.time()})
+        self.client.set(self.key, value, ex=HEARTBEAT_TTL_S)
+        if self.stalled or not self.queues:
+            return
+        waiting = sum(_depths(self.client, self.queues).values())
+        busy = len(state.reserved_requests) + len(state.active_requests)
+        if self.detector.observe(time.monotonic(), waiting, busy, state.all_total_count[0]):
+            self.stalled = True
+            log.error(
+                "worker_stalled",
+                waiting=waiting,
+                stall_s=self.detector.stall_s,
+                action="warm shutdown; the supervisor starts a fresh worker",
+            )
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def forget(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self.client.delete(self.key)
+
+
+_heartbeat: Heartbeat | None = None
+_client: tuple[int, str, redis.Redis] | None = None
+
+
+def _broker_client() -> redis.Redis | None:
+    """This process's Redis client on the app's broker (None for a non-Redis broker)."""
+    global _client
+    from workers.app import app
+
+    url = str(app.conf.broker_url or "")
+    if not url.startswith(("redis://", "rediss://", "redis+socket://")):
+        return None
+    if _client is None or _client[0] != os.getpid() or _client[1] != url:
+        _client = (os.getpid(), url, redis_client(url))
+    return _client[2]
+
+
+def hard_timeout_of(task_id: str) -> float | None:
+    """The hard time limit a task's last run was killed at, if its worker said so (once)."""
+    try:
+        client = _broker_client()
+        if client is None:
+            return None
+        pipe = client.pipeline()
+        pipe.get(f"{TIMEOUT_PREFIX}{task_id}")
+        pipe.delete(f"{TIMEOUT_PREFIX}{task_id}")
+        value = pipe.execute()[0]
+    except redis.RedisError:
+        return None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+@signals.task_failure.connect
+def _note_hard_timeout(
+    sender: Any = None, task_id: str | None = None, exception: Any = None, **_: Any
+) -> None:
+    """In the worker's main process: remember that a task was killed at the hard time limit.
+
+    The killed run's message is requeued (task_acks_on_timeout=False); its next run reads
+    this to say why the previous one never finished.
+    """
+    from billiard.exceptions import TimeLimitExceeded
+
+    if not task_id or not isinstance(exception, TimeLimitExceeded):
         return
+    limit = exception.args[0] if exception.args else 0
+    try:
+        client = _broker_client()
+        if client is not None:
+            client.set(f"{TIMEOUT_PREFIX}{task_id}", str(limit), ex=3600)
+    except redis.RedisError as exc:
+        log.warning("timeout_not_recorded", task_id=task_id, error=str(exc))
+
+
+@signals.worker_ready.connect
+def _start_threads(sender: Any = None, **_: Any) -> None:
+    global _heartbeat
+    if sender is None:
+        return
+    settings = get_settings()
     url = str(sender.app.conf.broker_url)
-    _thread = SweepThread(lambda: recover_once(url, settings), settings.sweep_interval_s)
-    _thread.start()
+    if not url.startswith(("redis://", "rediss://", "redis+socket://")):
+        return
+    try:
+        queues = sorted(sender.app.amqp.queues.consume_from or {})
+    except AttributeError:
+        queues = []
+    _heartbeat = Heartbeat(url, str(sender.hostname), queues)
+    try:
+        _heartbeat.beat()
+    except Exception as exc:  # the thread will keep trying
+        log.warning("heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
+    beat = SweepThread(_heartbeat.beat, HEARTBEAT_EVERY_S, name="docflow-heartbeat")
+    beat.start()
+    _threads.append(beat)
+    if settings.sweep_interval_s > 0:
+        sweeper = SweepThread(lambda: recover_once(url, settings), settings.sweep_interval_s)
+        sweeper.start()
+        _threads.append(sweeper)
 
 
 @signals.worker_shutdown.connect
-def _stop_sweeper(**_: Any) -> None:
-    if _thread is not None:
-        _thread.stop()
+def _stop_threads(**_: Any) -> None:
+    for thread in _threads:
+        thread.stop()
+    _threads.clear()
+    if _heartbeat is not None:
+        _heartbeat.forget()
