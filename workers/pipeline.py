@@ -27,6 +27,7 @@ from tasks.models import (
 from tasks.parse import parse_article
 from tasks.store import StageResult, Store
 from workers.app import app
+from workers.logging import ingest_argsrepr
 from workers.resources import get_store, get_tagger
 from workers.settings import get_settings
 
@@ -343,7 +344,10 @@ def ingest(self: Task, name: str, data_b64: str) -> dict[str, Any]:
         if self.request.retries >= limit:
             log.error("file_lost", error=exc.describe(), hint="drop the file again")
         raise self.retry(
-            exc=exc, countdown=backoff(self.request.retries), max_retries=limit
+            exc=exc,
+            countdown=backoff(self.request.retries),
+            max_retries=limit,
+            argsrepr=ingest_argsrepr((name, data_b64)),
         ) from exc
     start_chains(result)
     log.info(
@@ -354,6 +358,12 @@ def ingest(self: Task, name: str, data_b64: str) -> dict[str, Any]:
         duration_ms=round((time.time() - started) * 1000, 2),
     )
     return result.model_dump()
+
+
+def send_ingest(name: str, data: bytes) -> Any:
+    """Enqueue one file for docflow.ingest; events and Flower show its name and size only."""
+    args = (name, base64.b64encode(data).decode("ascii"))
+    return ingest.apply_async(args, argsrepr=ingest_argsrepr(args))
 
 
 def start_chains(result: IngestResult) -> None:

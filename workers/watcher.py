@@ -49,7 +49,7 @@ from typing import Any, Protocol
 import structlog
 
 from tasks.errors import ConfigError, DocflowError, PermanentError, RetryableError
-from tasks.ingest import ingest_file
+from tasks.ingest import display_name, ingest_file
 from tasks.models import IngestResult, Status
 from tasks.stability import StabilityTracker, Verdict
 from tasks.store import Store
@@ -789,12 +789,12 @@ class Watcher:
         """Record the rejection, move the file to the failed folder, say why beside it."""
         describe = exc.describe() if isinstance(exc, DocflowError) else f"{error} ({hint})"
         try:
-            self.store.record_rejected(rel, describe)
+            self.store.record_rejected(display_name(rel), describe)
         except RetryableError as store_exc:
             self._later(claimed, rel, False, retry, store_exc.describe())
             return
         self.stats.rejected += 1
-        log.warning("file_rejected", source=rel, error=describe)
+        log.warning("file_rejected", source=display_name(rel), error=describe)
         try:
             final = place(claimed, self.config.failed, rel)
         except OSError as move_exc:

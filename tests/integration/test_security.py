@@ -310,11 +310,6 @@ def test_hostile_search_queries_never_break_or_inject_into_postgresql_tsquery(
     store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workers/commands/query.py prints titles as rich "
-    "markup; patch: escape them (see docs/RELIABILITY.md)",
-)
 def test_a_title_with_console_markup_is_printed_as_text_by_docflow_search(data_dir) -> None:
     # Given an indexed article whose title holds rich console markup
     store = sqlite_store(data_dir)

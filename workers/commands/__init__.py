@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tasks.store import Store, open_store
 from workers.logging import configure_logging
 from workers.settings import Settings, get_settings
@@ -15,5 +17,10 @@ def setup(*, logs: bool = True) -> Settings:
     return settings
 
 
-def store_for(settings: Settings) -> Store:
-    return open_store(settings.store)
+def store_for(settings: Settings, *, read_only: bool = False) -> Store:
+    """The configured store; read-only commands skip SQLite's schema migration (no write
+    lock), unless the file does not exist yet, so a fresh data dir reads as empty."""
+    if not settings.store.startswith("sqlite:///"):
+        return open_store(settings.store)  # PostgreSQL migrates under an advisory lock
+    fresh = not Path(settings.store[len("sqlite:///") :]).exists()
+    return open_store(settings.store, migrate=fresh or not read_only)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from workers.cli import app
@@ -34,7 +35,7 @@ def entities(
     """Canonical entities, most documents first (or a sub-command to edit the rules)."""
     if ctx.invoked_subcommand is not None:
         return
-    store = store_for(setup(logs=False))
+    store = store_for(setup(logs=False), read_only=True)
     rows = store.entities(label=label, limit=limit)
     if json_out:
         print_json([r.model_dump() for r in rows])
@@ -42,7 +43,8 @@ def entities(
     table = Table("name", "label", "docs", "mentions", "aliases", "id")
     for r in rows:
         table.add_row(
-            r.name, r.label, str(r.documents), str(r.mentions), ", ".join(r.aliases[:6]), r.id
+            escape(r.name), r.label, str(r.documents), str(r.mentions),
+            escape(", ".join(r.aliases[:6])), escape(r.id),
         )
     console.print(table)
 

@@ -81,7 +81,7 @@ def trace(
     """
     from workers.commands.query import resolve_id
 
-    store = store_for(setup(logs=False))
+    store = store_for(setup(logs=False), read_only=True)
     doc_id = resolve_id(store, ident)
     runs = ordered_runs(store.stage_runs(doc_id))
     data = trace_data(store, doc_id, runs)
@@ -156,7 +156,7 @@ def failed_rows(store: Store) -> list[dict[str, Any]]:
 @app.command()
 def failed(json_out: JsonOpt = False) -> None:
     """Failed documents and rejected files: source, stage, error, attempts, when."""
-    store = store_for(setup(logs=False))
+    store = store_for(setup(logs=False), read_only=True)
     rows = failed_rows(store)
     if json_out:
         print_json(rows)

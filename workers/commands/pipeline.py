@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import socket
 import time
@@ -13,7 +12,7 @@ import structlog
 import typer
 
 from tasks.errors import BrokerUnavailable, ConfigError, PermanentError
-from tasks.ingest import ingest_file
+from tasks.ingest import display_name, ingest_file
 from tasks.models import FINAL_STATUSES, Status
 from tasks.store import Store
 from workers.cli import app
@@ -46,8 +45,8 @@ def ingest_paths(store: Store, settings: Settings, paths: list[Path]) -> tuple[l
                 worker=host,
             )
         except PermanentError as exc:
-            store.record_rejected(path.name, exc.describe())
-            log.warning("file_rejected", source=path.name, error=exc.describe())
+            store.record_rejected(display_name(path.name), exc.describe())
+            log.warning("file_rejected", source=display_name(path.name), error=exc.describe())
             rejected += 1
             continue
         start_chains(result)
@@ -166,7 +165,7 @@ def ingest(
 ) -> None:
     """Enqueue files for workers elsewhere (the configured broker); do not wait."""
     from workers.broker import ping
-    from workers.pipeline import ingest as ingest_task
+    from workers.pipeline import send_ingest
 
     settings = setup()
     url = require_broker(settings)
@@ -179,7 +178,7 @@ def ingest(
     sent = []
     for path in iter_files(paths):
         data = read_file(path, settings.max_file_bytes)
-        result = ingest_task.apply_async((path.name, base64.b64encode(data).decode("ascii")))
+        result = send_ingest(path.name, data)
         sent.append({"source": path.name, "task_id": result.id})
     if json_out:
         print_json(sent)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from tasks.errors import DocumentNotFound
 from tasks.models import DocumentRecord, Status
@@ -33,7 +34,7 @@ def search(
     json_out: JsonOpt = False,
 ) -> None:
     """Full-text search, best hits first, with highlighted snippets."""
-    store = store_for(setup(logs=False))
+    store = store_for(setup(logs=False), read_only=True)
     hits = store.search(query, entity=entity, label=label, limit=limit)
     if json_out:
         print_json([h.model_dump() for h in hits])
@@ -42,7 +43,7 @@ def search(
         console.print("no documents match")
         return
     for hit in hits:
-        console.print(f"[bold]{hit.id}[/]  {hit.title}  [dim]score {hit.score:.2f}[/]")
+        console.print(f"[bold]{hit.id}[/]  {escape(hit.title)}  [dim]score {hit.score:.2f}[/]")
         console.print("   " + highlight(hit.snippet.replace("\n", " ")))
 
 
@@ -97,7 +98,7 @@ def show(
     json_out: JsonOpt = False,
 ) -> None:
     """One document: its status, article and entities."""
-    store = store_for(setup(logs=False))
+    store = store_for(setup(logs=False), read_only=True)
     doc = store.get_document(resolve_id(store, ident))
     record = export_record(doc)
     record.update(
@@ -106,22 +107,22 @@ def show(
     if json_out:
         print_json(record)
         return
-    console.print(f"[bold]{doc.id}[/]  {record['title'] or '(no title)'}")
+    console.print(f"[bold]{doc.id}[/]  {escape(record['title'] or '(no title)')}")
     console.print(
         f"source {doc.source}  status {doc.status.value}  published {record['published']}"
         f"  dateline {record['dateline']}"
     )
     if doc.last_error:
-        console.print(f"[red]error at {doc.stage}:[/] {doc.last_error}")
+        console.print(f"[red]error at {doc.stage}:[/] {escape(doc.last_error)}")
     for heading in record["headings"]:
-        console.print(f"  § {heading}")
+        console.print(f"  § {escape(heading)}")
     console.print(f"{len(record['paragraphs'])} paragraphs")
     names: dict[tuple[str, str], int] = {}
     for m in doc.mentions:
         key = (m.canonical or m.text, m.label)
         names[key] = names.get(key, 0) + 1
     for (name, lab), n in sorted(names.items(), key=lambda kv: -kv[1]):
-        console.print(f"  {lab:<12} {name} ×{n}")
+        console.print(f"  {lab:<12} {escape(name)} ×{n}")
 
 
 @app.command()
@@ -137,7 +138,7 @@ def export(
     """Every indexed article as JSON Lines: structure, text and entities with offsets."""
     if fmt != "jsonl":
         raise typer.BadParameter("only jsonl is supported", param_hint="--format")
-    store = store_for(setup(logs=False))
+    store = store_for(setup(logs=False), read_only=True)
     out = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
         for doc in store.iter_documents(None if all_docs else Status.indexed):

@@ -84,7 +84,7 @@ def throughput(store: Store, counts: dict[str, int], now: float | None = None) -
 
 def collect_status(settings: Settings, store: Store | None = None) -> dict[str, Any]:
     """Everything `docflow status` shows, as one JSON-ready dict."""
-    store = store or store_for(settings)
+    store = store or store_for(settings, read_only=True)
     counts = store.counts()
     data: dict[str, Any] = {"documents": counts, "rejected_files": len(store.rejected_files())}
     data.update(throughput(store, counts))
@@ -157,7 +157,7 @@ def status(
     `--watch --json` prints one JSON object per line at every refresh.
     """
     settings = setup(logs=False)
-    store = store_for(settings)
+    store = store_for(settings, read_only=True)
     if not watch:
         data = collect_status(settings, store)
         if json_out:
