@@ -662,9 +662,10 @@ class Bench:
         return files
 
     def _baseline(self, texts: list[str]) -> None:
-        from workers.settings import Settings
+        from tasks.tag import DEFAULT_MODEL
 
-        model = Settings(_env_file=None).spacy_model  # type: ignore[call-arg]
+        # the model the workers will load: DOCFLOW_SPACY_MODEL is the one setting kept
+        model = os.environ.get("DOCFLOW_SPACY_MODEL") or DEFAULT_MODEL
         self.say(
             f"baseline: {model} (tok2vec+ner) over {len(texts)} texts in "
             f"{self.config.workers} processes"
@@ -690,7 +691,7 @@ class Bench:
         self.stack = stack = LocalStack(settings, workers=cfg.workers)
         self.say(f"starting an embedded Redis, {cfg.workers} worker processes and a watcher")
         stack.start()
-        env = {**os.environ, "DOCFLOW_BROKER_URL": stack.broker_url}
+        env = stack.child_env()
         stack.add_child(
             "watcher", [sys.executable, "-m", "workers.cli", "watch", str(self.inbox)], env
         )

@@ -1,0 +1,93 @@
+"""`docflow bench` end to end: a private stack, a burst, a trickle, and honest accounting.
+
+No assertion on speed: figures come from the command, never from a timed test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+REQUIRED_KEYS = {
+    "docs",
+    "workers",
+    "pipeline_docs_per_s",
+    "baseline_docs_per_s",
+    "ratio",
+    "latency_p50_s",
+    "latency_p95_s",
+    "worker_rss_mb_max",
+    "worker_rss_growth_pct",
+    "search_p50_ms",
+    "search_p95_ms",
+    "stage_ms",
+    "redis_used_memory_peak_mb",
+    "indexed",
+    "lost",
+    "duplicated",
+    "failed",
+}
+
+
+def _bench_dirs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("docflow-bench-*")}
+
+
+def test_bench_runs_a_private_stack_and_every_document_is_indexed_exactly_once(
+    tmp_path: Path,
+) -> None:
+    # Given an environment that points at someone's data, broker and store
+    env = dict(os.environ)
+    env["DOCFLOW_DATA_DIR"] = str(tmp_path / "users-data")
+    env["DOCFLOW_BROKER_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    env["DOCFLOW_STORE_URL"] = f"sqlite:///{tmp_path / 'users.db'}"
+    before = _bench_dirs()
+    # When a small benchmark runs
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workers.cli",
+            "bench",
+            "--docs",
+            "20",
+            "--workers",
+            "1",
+            "--trickle",
+            "5",
+            "--queries",
+            "50",
+            "--json",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    # Then it reports every figure, and every dropped document ended indexed exactly once
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert set(figures) >= REQUIRED_KEYS
+    assert figures["docs"] == 20 and figures["workers"] == 1
+    assert figures["lost"] == 0
+    assert figures["duplicated"] == 0
+    assert figures["failed"] == 0
+    assert figures["indexed"] == figures["expected"] == 25
+    assert figures["latency_samples"] == 5
+    assert set(figures["stage_ms"]) >= {"parse", "tag", "index"}
+    assert figures["pipeline_docs_per_s"] > 0 and figures["baseline_docs_per_s"] > 0
+    # And it used none of the user's places, and left nothing behind
+    assert not (tmp_path / "users-data").exists()
+    assert not (tmp_path / "users.db").exists()
+    assert _bench_dirs() <= before
