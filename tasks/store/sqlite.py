@@ -224,10 +224,11 @@ class SQLiteStore:
                 ],
             )
             self._apply_entity_deltas(tx, entity_deltas(old_rows, new_rows))
-            tx.execute("DELETE FROM documents_fts WHERE doc_id = ?", (doc_id,))
+            (rowid,) = tx.execute("SELECT rowid FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            tx.execute("DELETE FROM documents_fts WHERE rowid = ?", (rowid,))
             tx.execute(
-                "INSERT INTO documents_fts (doc_id, title, body) VALUES (?, ?, ?)",
-                (doc_id, article.title, article.body),
+                "INSERT INTO documents_fts (rowid, doc_id, title, body) VALUES (?, ?, ?, ?)",
+                (rowid, doc_id, article.title, article.body),
             )
             tx.execute(
                 "UPDATE documents SET status = ?, stage = NULL, last_error = NULL,"
@@ -258,7 +259,12 @@ class SQLiteStore:
                 " aliases = ? WHERE id = ?",
                 (d_docs, d_mentions, json.dumps(aliases, ensure_ascii=False), eid),
             )
-        tx.execute("DELETE FROM entities WHERE mentions <= 0")
+        gone = [eid for eid, delta in deltas.items() if delta[2] < 0]
+        for i in range(0, len(gone), 500):
+            marks = ",".join("?" * len(gone[i : i + 500]))
+            tx.execute(
+                f"DELETE FROM entities WHERE mentions <= 0 AND id IN ({marks})", gone[i : i + 500]
+            )
 
     def mark_failed(self, doc_id: str, run: StageResult) -> None:
         with self._write() as tx:
