@@ -41,7 +41,7 @@ HEARTBEAT_TTL_S = 20
 #: a run may outlive the hard time limit by this much (its message is being requeued)
 LEASE_SLACK_S = 30.0
 #: messages waiting, this worker idle and taking nothing for this long = stalled consumer
-STALL_S = 120.0
+STALL_S = 30.0
 _threads: list[SweepThread] = []
 
 
