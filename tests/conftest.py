@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from workers.broker import EmbeddedRedis
+from workers.stack import worker_command
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -75,21 +75,7 @@ class WorkerProcess:
         self.log_path = log_path
         self.proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.app",
-                "worker",
-                "-Q",
-                queues,
-                "-c",
-                str(concurrency),
-                "-n",
-                f"{name}@%h",
-                "-E",
-                "--without-gossip",
-                "--without-mingle",
+                *worker_command(tuple(queues.split(",")), concurrency, name),
                 "--loglevel",
                 "INFO",
             ],

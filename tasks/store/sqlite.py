@@ -379,7 +379,7 @@ class SQLiteStore:
             f" WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?"
         )
         params.append(max(1, min(limit, 1000)))
-        rows = self._read(sql.replace("documents_fts AS f", "documents_fts AS f"), tuple(params))
+        rows = self._read(sql, tuple(params))
         return [
             SearchHit(
                 id=r["id"],
