@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(
         default=15, ge=0, description="how often workers look for stuck documents; 0 = never"
     )
+    inline_stages: bool = Field(
+        default=True,
+        description="a worker that consumes the next stage's queue runs it in the same task",
+    )
     settle_s: float = Field(default=0.3, ge=0, description="size/mtime must hold this long")
     rescan_s: float = Field(default=5.0, gt=0, description="full inbox rescan period")
     watch_polling: bool = Field(default=False, description="poll instead of inotify (NFS, SMB)")

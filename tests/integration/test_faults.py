@@ -306,15 +306,16 @@ def test_poison_documents_that_crash_hang_or_stall_fail_with_a_reason_and_block_
     (worker,) = start_workers(start_worker, env, private_redis.url, "alpha", concurrency=2)
     folder = tmp_path / "batch"
     write_articles(folder, 6, "good")
-    for i, kind in enumerate(("CRASH", "HANG", "SLOW")):
+    kinds = ("CRASH", "HANG", "SLOW", "TAGCRASH", "TAGHANG")
+    for i, kind in enumerate(kinds):
         (folder / f"{kind.lower()}.txt").write_text(article(i, kind, f"DOCFLOW-POISON-{kind}"))
     # When they go through the pipeline with good articles
     result = docflow(env, "run", str(folder), "--no-workers", "--json", timeout=150)
     # Then the good ones are indexed and each poison one is failed with its reason
     assert json.loads(result.stdout) | {"seconds": 0, "entities": 0} == {
-        "documents": 9,
+        "documents": 11,
         "indexed": 6,
-        "failed": 3,
+        "failed": 5,
         "rejected_files": 0,
         "seconds": 0,
         "entities": 0,
@@ -322,16 +323,21 @@ def test_poison_documents_that_crash_hang_or_stall_fail_with_a_reason_and_block_
     store = sqlite_store(data_dir)
     failed = {d.source: d for d in store.failed_documents()}
     expected = {
-        "crash.txt": "the worker process running it died",
-        "hang.txt": "killed at the hard time limit of 6 s",
-        "slow.txt": "took longer than the soft time limit of 2 s",
+        "crash.txt": ("parse", "the worker process running it died"),
+        "hang.txt": ("parse", "killed at the hard time limit of 6 s"),
+        "slow.txt": ("parse", "took longer than the soft time limit of 2 s"),
+        # tag runs inline, in the parse task: its lost runs are counted all the same
+        "tagcrash.txt": ("tag", "the worker process running it died"),
+        "taghang.txt": ("tag", "killed at the hard time limit of 6 s"),
     }
-    for source, reason in expected.items():
+    for source, (stage, reason) in expected.items():
         doc = failed[source]
-        assert doc.stage == "parse" and reason in (doc.last_error or ""), doc.last_error
+        assert doc.stage == stage and reason in (doc.last_error or ""), doc.last_error
         assert "gave up after 3 tries" in (doc.last_error or "")
         runs = {r.stage: r for r in store.stage_runs(doc.id)}
-        assert runs["parse"].attempts == 3  # retried a bounded number of times, no loop
+        assert runs[stage].attempts == 3  # retried a bounded number of times, no loop
+        if stage == "tag":
+            assert runs["parse"].attempts == 1 and runs["parse"].error is None
     # And the worker is alive and a good article dropped afterwards is indexed at once
     assert worker.proc.poll() is None
     late = tmp_path / "late"
