@@ -133,6 +133,7 @@ def process(task: Task, first: Stage, doc_id: str, crashes: int = 0) -> None:
     except _Stop:
         return
     finally:  # what the task logs after this is about the message's own task
+        task_events.flush()
         structlog.contextvars.bind_contextvars(task_id=request.id, stage=first.value)
 
 

@@ -8,8 +8,9 @@ the stage's own task name and id, with the task that ran it as `parent_id`. Flow
 task list, its API and its Prometheus metrics then show docflow.tag and docflow.index
 whichever way the stages ran.
 
-Events are best effort, as Celery's own are: a broker that cannot take one is logged
-at debug level and never fails the stage.
+The events of one task's inline stages go out together, in one message, when the task
+ends (or sooner if many pile up). Events are best effort, as Celery's own are: a broker
+that cannot take one is logged at debug level and never fails the stage.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def _drop() -> None:
 
 
 def send(hostname: str | None, *events: tuple[str, str, dict[str, Any]]) -> None:
-    """Publish task events, each (type, task id, fields), in one message."""
+    """Buffer task events, each (type, task id, fields), until `flush()`."""
     if not enabled() or not hostname:
         return
     try:
@@ -71,8 +72,18 @@ def send(hostname: str | None, *events: tuple[str, str, dict[str, Any]]) -> None
         for type_, task_id, fields in events:
             fields.setdefault("timestamp", time.time())
             dispatcher.send(type_, uuid=task_id, **fields)
-        dispatcher.flush()
     except Exception as exc:  # never let an event fail a stage
+        log.debug("task_event_not_sent", error=f"{type(exc).__name__}: {exc}")
+        _drop()
+
+
+def flush() -> None:
+    """Publish the buffered events in one message (the task that ran the stages calls it)."""
+    if _dispatcher is None or _dispatcher[0] != os.getpid():
+        return
+    try:
+        _dispatcher[2].flush()
+    except Exception as exc:
         log.debug("task_event_not_sent", error=f"{type(exc).__name__}: {exc}")
         _drop()
 

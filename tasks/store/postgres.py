@@ -214,9 +214,18 @@ class PostgresStore:
             raise self._unavailable(exc) from exc
 
     @contextmanager
-    def _write(self) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
-        """A cursor inside one transaction: committed on success, rolled back on error."""
+    def _write(self, durable: bool = True) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+        """A cursor inside one transaction: committed on success, rolled back on error.
+
+        `durable=False` is for stage progress (a stage started or done): its commit does not
+        wait for the WAL flush. A server crash can then forget the last fraction of a
+        second of progress, atomically per transaction; those documents are found in
+        their earlier status by the recovery sweep and the stage runs again. Documents
+        coming in (`add_document`), failures and rejections are always durable.
+        """
         with self._conn() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            if not durable:
+                cur.execute("SET LOCAL synchronous_commit TO OFF")
             yield cur
 
     def _read(
@@ -304,7 +313,7 @@ class PostgresStore:
         return doc_id, created
 
     def start_stage(self, doc_id: str, run: StageResult) -> int:
-        with self._write() as cur:
+        with self._write(durable=False) as cur:
             cur.execute("UPDATE documents SET updated_at = %s WHERE id = %s", (run.started, doc_id))
             cur.execute(
                 "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, attempts)"
@@ -318,7 +327,7 @@ class PostgresStore:
         return int(row["attempts"]) if row else 0
 
     def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None:
-        with self._write() as cur:
+        with self._write(durable=False) as cur:
             cur.execute(
                 "UPDATE documents SET article = %s, title = %s, published = %s, status = %s,"
                 " stage = NULL, last_error = NULL, updated_at = %s WHERE id = %s",
@@ -337,7 +346,7 @@ class PostgresStore:
         self, doc_id: str, mentions: list[Mention], tag_version: str, run: StageResult
     ) -> None:
         payload = json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
-        with self._write() as cur:
+        with self._write(durable=False) as cur:
             cur.execute(
                 "UPDATE documents SET mentions = %s, tag_version = %s, status = %s, stage = NULL,"
                 " last_error = NULL, updated_at = %s WHERE id = %s",
@@ -347,7 +356,7 @@ class PostgresStore:
 
     def index_document(self, doc_id: str, run: StageResult) -> None:
         now = time.time()
-        with self._write() as cur:
+        with self._write(durable=False) as cur:
             # The row lock serialises indexing of one document; other documents go on.
             cur.execute(
                 sql.SQL("SELECT {} FROM documents WHERE id = %s FOR UPDATE").format(_DOC_COLUMNS),
@@ -368,13 +377,21 @@ class PostgresStore:
             ]
             cur.execute("DELETE FROM mentions WHERE doc_id = %s", (doc_id,))
             if doc.mentions:
-                cur.executemany(
+                # one statement for all of them: arrays, one per column
+                columns = list(
+                    zip(
+                        *(
+                            (m.start, m.end, _t(m.text), m.label, _t(row[1]), _t(row[0]))
+                            for m, row in zip(doc.mentions, new_rows, strict=True)
+                        ),
+                        strict=True,
+                    )
+                )
+                cur.execute(
                     'INSERT INTO mentions (doc_id, start, "end", text, label, canonical,'
-                    " entity_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    [
-                        (doc_id, m.start, m.end, _t(m.text), m.label, _t(row[1]), _t(row[0]))
-                        for m, row in zip(doc.mentions, new_rows, strict=True)
-                    ],
+                    " entity_id) SELECT %s, * FROM unnest(%s::integer[], %s::integer[],"
+                    " %s::text[], %s::text[], %s::text[], %s::text[])",
+                    (doc_id, *(list(c) for c in columns)),
                 )
             self._apply_entity_deltas(cur, entity_deltas(old_rows, new_rows))
             cur.execute(
@@ -410,19 +427,27 @@ class PostgresStore:
             if d_mentions == 0 and d_docs == 0 and not forms:
                 continue
             if name:
-                aliases = sorted({_t(f) for f in forms if f != name})
+                aliases = json.dumps(sorted({_t(f) for f in forms if f != name}))
                 upserts.append((_t(eid), _t(name), label, aliases, d_docs, d_mentions))
             else:  # only in the old mentions: the row exists, its name stays
                 updates.append((d_docs, d_mentions, _t(eid)))
         if upserts:
-            cur.executemany(
+            # one statement, rows in id order (arrays keep it); aliases travel as JSON
+            # because a text[][] cannot hold rows of different lengths
+            columns = list(zip(*upserts, strict=True))
+            cur.execute(
                 "INSERT INTO entities AS e (id, name, label, aliases, documents, mentions)"
-                " VALUES (%s, %s, %s, %s, %s, %s)"
+                " SELECT u.id, u.name, u.label,"
+                " ARRAY(SELECT jsonb_array_elements_text(u.aliases::jsonb)),"
+                " u.documents, u.mentions"
+                " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::integer[],"
+                " %s::integer[]) WITH ORDINALITY"
+                " AS u (id, name, label, aliases, documents, mentions, n) ORDER BY u.n"
                 " ON CONFLICT (id) DO UPDATE SET documents = e.documents + excluded.documents,"
                 " mentions = e.mentions + excluded.mentions,"
                 ' aliases = ARRAY(SELECT a FROM (SELECT DISTINCT a COLLATE "C" AS a'
                 " FROM unnest(e.aliases || excluded.aliases) AS u (a)) AS s ORDER BY a)",
-                upserts,
+                [list(c) for c in columns],
             )
         if updates:
             cur.executemany(
@@ -446,7 +471,7 @@ class PostgresStore:
             self._upsert_run(cur, doc_id, run)
 
     def record_attempt(self, doc_id: str, run: StageResult) -> None:
-        with self._write() as cur:
+        with self._write(durable=False) as cur:
             cur.execute(
                 "UPDATE documents SET attempts = attempts + 1, last_error = %s, updated_at = %s"
                 " WHERE id = %s",

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from tasks.errors import ConfigError, DocumentNotFound, StoreUnavailable
 from tasks.models import (
     Article,
@@ -34,6 +36,8 @@ from tasks.store.base import (
 from tasks.store.migrations import migration_scripts
 
 BUSY_TIMEOUT_MS = 30_000
+#: a document's mentions column, parsed in one go
+MENTIONS = TypeAdapter(list[Mention])
 _DOC_COLUMNS = (
     "id, content_hash, source, format, status, trace_id, stage, attempts, last_error, "
     "created_at, updated_at, raw, article, mentions, tag_version"
@@ -202,11 +206,17 @@ class SQLiteStore:
             self._upsert_run(tx, doc_id, run)
 
     def index_document(self, doc_id: str, run: StageResult) -> None:
-        doc = self.get_document(doc_id)
-        article = doc.article or Article()
-        new_rows = mention_rows(doc.mentions)
         now = time.time()
         with self._write() as tx:
+            row = tx.execute(
+                "SELECT rowid, article, mentions FROM documents WHERE id = ?", (doc_id,)
+            ).fetchone()
+            if row is None:
+                raise DocumentNotFound(f"no document {doc_id!r} in the store {self.path}")
+            rowid = row["rowid"]
+            article = Article.model_validate_json(row["article"]) if row["article"] else Article()
+            mentions = MENTIONS.validate_json(row["mentions"]) if row["mentions"] else []
+            new_rows = mention_rows(mentions)
             old_rows = [
                 (r["entity_id"], r["canonical"], r["label"], r["text"])
                 for r in tx.execute(
@@ -220,11 +230,10 @@ class SQLiteStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (doc_id, m.start, m.end, m.text, m.label, row[1], row[0])
-                    for m, row in zip(doc.mentions, new_rows, strict=True)
+                    for m, row in zip(mentions, new_rows, strict=True)
                 ],
             )
             self._apply_entity_deltas(tx, entity_deltas(old_rows, new_rows))
-            (rowid,) = tx.execute("SELECT rowid FROM documents WHERE id = ?", (doc_id,)).fetchone()
             tx.execute("DELETE FROM documents_fts WHERE rowid = ?", (rowid,))
             tx.execute(
                 "INSERT INTO documents_fts (rowid, doc_id, title, body) VALUES (?, ?, ?, ?)",
@@ -240,25 +249,43 @@ class SQLiteStore:
     def _apply_entity_deltas(
         self, tx: sqlite3.Connection, deltas: dict[str, tuple[str, str, int, int, set[str]]]
     ) -> None:
-        for eid, (name, label, d_mentions, d_docs, forms) in deltas.items():
-            row = tx.execute("SELECT aliases FROM entities WHERE id = ?", (eid,)).fetchone()
-            if row is None:
-                if d_mentions <= 0:
-                    continue
-                aliases = sorted(f for f in forms if f != name)
-                tx.execute(
-                    "INSERT INTO entities (id, name, label, aliases, documents, mentions)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (eid, name, label, json.dumps(aliases, ensure_ascii=False), d_docs, d_mentions),
-                )
-                continue
-            known = set(json.loads(row["aliases"]))
-            aliases = sorted(known | {f for f in forms if f != name} if name else known)
-            tx.execute(
-                "UPDATE entities SET documents = documents + ?, mentions = mentions + ?,"
-                " aliases = ? WHERE id = ?",
-                (d_docs, d_mentions, json.dumps(aliases, ensure_ascii=False), eid),
+        """Count and alias changes for every entity of a document, in a few statements."""
+        ids = list(deltas)
+        known: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                tx.execute(f"SELECT id, aliases FROM entities WHERE id IN ({marks})", chunk)
             )
+        inserts, counts, renamed = [], [], []
+        for eid, (name, label, d_mentions, d_docs, forms) in deltas.items():
+            new_forms = {f for f in forms if f != name} if name else set()
+            if eid not in known:
+                if d_mentions > 0:
+                    aliases = json.dumps(sorted(new_forms), ensure_ascii=False)
+                    inserts.append((eid, name, label, aliases, d_docs, d_mentions))
+                continue
+            old = set(json.loads(known[eid]))
+            if new_forms <= old:
+                counts.append((d_docs, d_mentions, eid))
+            else:
+                aliases = json.dumps(sorted(old | new_forms), ensure_ascii=False)
+                renamed.append((d_docs, d_mentions, aliases, eid))
+        tx.executemany(
+            "INSERT INTO entities (id, name, label, aliases, documents, mentions)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            inserts,
+        )
+        tx.executemany(
+            "UPDATE entities SET documents = documents + ?, mentions = mentions + ? WHERE id = ?",
+            counts,
+        )
+        tx.executemany(
+            "UPDATE entities SET documents = documents + ?, mentions = mentions + ?,"
+            " aliases = ? WHERE id = ?",
+            renamed,
+        )
         gone = [eid for eid, delta in deltas.items() if delta[2] < 0]
         for i in range(0, len(gone), 500):
             marks = ",".join("?" * len(gone[i : i + 500]))
@@ -481,7 +508,7 @@ def _record(row: sqlite3.Row) -> DocumentRecord:
         updated_at=row["updated_at"],
         raw=row["raw"],
         article=Article.model_validate_json(row["article"]) if row["article"] else None,
-        mentions=[Mention(**m) for m in json.loads(row["mentions"])] if row["mentions"] else [],
+        mentions=MENTIONS.validate_json(row["mentions"]) if row["mentions"] else [],
         tag_version=row["tag_version"],
     )
 
