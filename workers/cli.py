@@ -15,6 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # a help paragraph wraps to the terminal, not the source
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -87,6 +87,12 @@ def test_bench_runs_a_private_stack_and_every_document_is_indexed_exactly_once(
     assert figures["latency_samples"] == 5
     assert set(figures["stage_ms"]) >= {"parse", "tag", "index"}
     assert figures["pipeline_docs_per_s"] > 0 and figures["baseline_docs_per_s"] > 0
+    # and the baseline brackets the burst: run before and after it, the ratio uses the mean
+    before, after = figures["baseline_before_docs_per_s"], figures["baseline_after_docs_per_s"]
+    assert figures["baseline_docs_per_s"] == pytest.approx((before + after) / 2, abs=0.01)
+    assert figures["ratio"] == pytest.approx(
+        figures["pipeline_docs_per_s"] / figures["baseline_docs_per_s"], abs=0.002
+    )
     # And it used none of the user's places, and left nothing behind
     assert not (tmp_path / "users-data").exists()
     assert not (tmp_path / "users.db").exists()

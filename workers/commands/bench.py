@@ -21,6 +21,8 @@ ROWS: list[tuple[str, str, str, Any, str]] = [
     ("words_mean", "words per article (mean)", "", None, ""),
     ("pipeline_docs_per_s", "pipeline", "docs/s", None, ""),
     ("baseline_docs_per_s", "baseline (raw spaCy, same texts)", "docs/s", None, ""),
+    ("baseline_before_docs_per_s", "  baseline before the burst", "docs/s", None, ""),
+    ("baseline_after_docs_per_s", "  baseline after the burst", "docs/s", None, ""),
     ("ratio", "ratio pipeline / baseline", "", None, ">= 0.90 seed, >= 0.85 short"),
     ("latency_p50_s", "drop-to-searchable p50", "s", lambda v: v <= 0.5, "<= 0.5 s"),
     ("latency_p95_s", "drop-to-searchable p95", "s", lambda v: v <= 1.0, "<= 1 s"),
