@@ -61,6 +61,7 @@ from tasks.store import Store, open_store
 
 #: DOCFLOW_* variables of the caller that a benchmark honours; every other one is dropped
 KEPT_SETTINGS = ("DOCFLOW_SPACY_MODEL",)
+PG_SCAN_EVERY_S = 5.0
 SAMPLE_EVERY_S = 1.0  # sampling is the benchmark's own load: not too often
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -373,8 +374,11 @@ class Sampler(threading.Thread):
         self.database = database
         self.samples: list[Sample] = []
         self.stopped = threading.Event()
+        self._pg_procs: dict[int, Any] = {}
+        self._pg_next_scan = 0.0
 
-    def snapshot(self) -> list[Sample]:
+    def snapshot(self, rescan: bool = False) -> list[Sample]:
+        """Every process of the stack now; `rescan` finds new database backends at once."""
         import psutil
 
         now = time.time()
@@ -400,20 +404,34 @@ class Sampler(threading.Thread):
             except psutil.Error:
                 continue
         if self.database:
-            out += self._postgres(now)
+            out += self._postgres(now, rescan)
         return out
 
-    def _postgres(self, now: float) -> list[Sample]:
-        """The local server's backends serving the benchmark database (`postgres: ... db ...`)."""
+    def _postgres(self, now: float, rescan: bool = False) -> list[Sample]:
+        """The local server's backends serving the benchmark database (`postgres: ... db ...`).
+
+        Listing every process is itself costly, so the list of backends is refreshed only
+        every few seconds (connections are pooled and long-lived); known ones are sampled
+        every time.
+        """
         import psutil
 
+        if rescan or now >= self._pg_next_scan:
+            self._pg_next_scan = now + PG_SCAN_EVERY_S
+            for proc in psutil.process_iter(["cmdline"]):
+                cmdline = " ".join(proc.info.get("cmdline") or [])
+                ours = cmdline.startswith("postgres:") and f" {self.database} " in f"{cmdline} "
+                if ours and proc.pid not in self._pg_procs:
+                    self._pg_procs[proc.pid] = proc
         out: list[Sample] = []
-        for proc in psutil.process_iter(["cmdline", "memory_info", "cpu_times"]):
-            cmdline = " ".join(proc.info.get("cmdline") or [])
-            times, memory = proc.info.get("cpu_times"), proc.info.get("memory_info")
-            ours = cmdline.startswith("postgres:") and f" {self.database} " in f"{cmdline} "
-            if ours and times is not None and memory is not None:
-                out.append(Sample(now, "postgres", proc.pid, memory.rss, times.user + times.system))
+        for pid, proc in list(self._pg_procs.items()):
+            try:
+                with proc.oneshot():
+                    times = proc.cpu_times()
+                    cpu = times.user + times.system
+                    out.append(Sample(now, "postgres", pid, proc.memory_info().rss, cpu))
+            except psutil.Error:
+                del self._pg_procs[pid]
         return out
 
     def run(self) -> None:
@@ -794,12 +812,12 @@ class Bench:
         ids = [d for f in files for d in f.doc_ids]
         self.say(f"burst: dropping {len(files)} files ({len(ids)} documents)")
         info_before = redis_info(self.stack.broker_url)
-        cpu_before = self.sampler.snapshot()
+        cpu_before = self.sampler.snapshot(rescan=True)
         machine = machine_busy_s()
         me = time.process_time()
         wall_before = time.time()
         first, dropped = self._drop_and_wait(files, self.config.stall_s)
-        cpu_after = self.sampler.snapshot()
+        cpu_after = self.sampler.snapshot(rescan=True)
         wall_after = time.time()
         me = time.process_time() - me
         machine = machine_busy_s() - machine
