@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -114,6 +115,20 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     yield start
     for worker in started:
         worker.stop()
+
+
+def docflow(
+    env: dict[str, str], *args: str, timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
+    """`docflow ARGS...` as a subprocess of this checkout, with this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "workers.cli", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, every: float = 0.2) -> bool:

@@ -17,13 +17,6 @@ from tests.conftest import REPO
 CLI = [sys.executable, "-m", "workers.cli"]
 
 
-def docflow(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run the docflow CLI in a subprocess with this environment."""
-    return subprocess.run(
-        [*CLI, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout
-    )
-
-
 def json_lines(text: str) -> list[dict[str, Any]]:
     """The JSON log records in a process's output (Celery's banner is plain text)."""
     records = []

@@ -24,11 +24,10 @@ import pytest
 import redis
 
 from tasks.store import open_store
-from tests.conftest import REPO, docflow_env, wait_until
+from tests.conftest import REPO, docflow, docflow_env, wait_until
 from tests.fixtures.cluster import (
     POISON_PATH,
     article,
-    docflow,
     docflow_background,
     done_events,
     events,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tasks.store import open_store
-from tests.conftest import SEED, WorkerProcess, docflow_env, wait_until
-from tests.integration.observing import FlowerProcess, docflow, get, json_lines
+from tests.conftest import SEED, WorkerProcess, docflow, docflow_env, wait_until
+from tests.integration.observing import FlowerProcess, get, json_lines
 from workers.broker import EmbeddedRedis, free_port
 
 pytestmark = pytest.mark.integration

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ import redis
 
 from tasks.models import Stage, StageRun
 from tasks.store import open_store
-from tests.conftest import REPO, docflow_env, wait_until
+from tests.conftest import docflow, docflow_env, wait_until
 from workers.pipeline import inline_task_id
 
 pytestmark = pytest.mark.integration
@@ -38,14 +36,7 @@ def messages_sent(url: str) -> int:
 
 
 def run_batch(env: dict[str, str], folder: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "workers.cli", "run", str(folder), "--no-workers", "--json"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = docflow(env, "run", str(folder), "--no-workers", "--json", timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout)
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tasks.store import open_store
-from tests.conftest import REPO, SEED, docflow_env
+from tests.conftest import SEED, docflow, docflow_env
 
 pytestmark = pytest.mark.integration
 
@@ -46,17 +44,6 @@ OTHER_ARTICLES = {
     "empty.txt": "",
 }
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
-
-
-def docflow(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "workers.cli", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO, SEED, docflow_env, wait_until
+from tests.conftest import SEED, docflow, docflow_env, wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def docflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "workers.cli", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=180)
 
 
 def entity_names(env: dict[str, str]) -> set[str] | None:
@@ -32,7 +25,7 @@ def test_reprocess_re_tags_only_documents_tagged_under_older_rules(
     # Given the seed indexed by a real worker, with Syria among its entities
     env = docflow_env(data_dir, private_redis.url)
     start_worker(env)
-    assert docflow(env, "run", str(SEED), "--no-workers").returncode == 0
+    assert docflow(env, "run", str(SEED), "--no-workers", timeout=180).returncode == 0
     assert "Syria" in (entity_names(env) or set())
     # When nothing changed, reprocess has nothing to do
     idle = json.loads(docflow(env, "reprocess", "--stage", "tag", "--json").stdout)

@@ -18,10 +18,9 @@ from tasks.ingest import content_hash
 from tasks.models import RawArticle, Stage
 from tasks.parse import parse_article
 from tasks.store import StageResult, Store, open_store
-from tests.conftest import POSTGRES_URL, docflow_env, wait_until
+from tests.conftest import POSTGRES_URL, docflow, docflow_env, wait_until
 from tests.fixtures.cluster import (
     SystemRedis,
-    docflow,
     sqlite_store,
     start_workers,
     write_articles,

@@ -12,8 +12,8 @@ import pytest
 
 from tasks.models import RawArticle, Stage
 from tasks.store import StageResult, open_store
-from tests.conftest import SEED, docflow_env, wait_until
-from tests.integration.observing import docflow, json_lines
+from tests.conftest import SEED, docflow, docflow_env, wait_until
+from tests.integration.observing import json_lines
 
 pytestmark = pytest.mark.integration
 
