@@ -93,8 +93,12 @@ def test_a_worker_sigkilled_mid_batch_loses_no_document_and_indexes_none_twice(
             timeout=90,
             every=0.2,
         ), beta.log()[-3000:]
+        # (in the middle of tagging, the long stage: a parse or index run takes a
+        # millisecond and would often finish between this look and the kill)
         deadline = time.monotonic() + 30
-        while not unfinished_runs(db, node("beta")) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and not any(
+            stage == "tag" for _, stage in unfinished_runs(db, node("beta"))
+        ):
             time.sleep(0.005)
         kill_group(beta.proc)
         killed = time.monotonic()
