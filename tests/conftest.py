@@ -90,6 +90,10 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def ready(self, timeout: float = 30) -> bool:
+        """Wait until Celery says the worker is ready to take tasks."""
+        return wait_until(lambda: " ready." in self.log(), timeout=timeout)
+
     def stop(self) -> None:
         """SIGTERM the worker's whole process group (its children too), then SIGKILL."""
         if self.proc.poll() is None:

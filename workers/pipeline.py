@@ -204,17 +204,7 @@ def run_stage(
     )
     settings = get_settings()
 
-    def result(error: str | None = None, attempts: int = call.retries + 1) -> StageResult:
-        """This run's timing so far, with an error if it failed."""
-        return StageResult(
-            stage=stage,
-            worker=request.hostname,
-            task_id=call.task_id,
-            started=started,
-            duration_ms=(time.time() - started) * 1000,
-            attempts=attempts,
-            error=error,
-        )
+    result = _timer(call, request.hostname, started)
 
     def retry_or_fail(exc: BaseException, crash: bool, cause: BaseException | None = None) -> None:
         _retry_or_fail(task, call, store, doc_id, result, exc, crash=crash, cause=cause)
@@ -268,6 +258,26 @@ def run_stage(
     return doc
 
 
+def _timer(
+    call: StageCall, worker: str | None, started: float | None = None
+) -> Callable[..., StageResult]:
+    """`result(error=None, attempts=...)`: the run's timing so far, with an error if it failed."""
+    since = time.time() if started is None else started
+
+    def result(error: str | None = None, attempts: int = call.retries + 1) -> StageResult:
+        return StageResult(
+            stage=call.stage,
+            worker=worker,
+            task_id=call.task_id,
+            started=since,
+            duration_ms=(time.time() - since) * 1000,
+            attempts=attempts,
+            error=error,
+        )
+
+    return result
+
+
 class WorkerLost(RuntimeError):
     """The previous run of this message never finished: its worker process died."""
 
@@ -304,21 +314,8 @@ def _resume_lost_inline_run(task: Task, store: Store, doc: DocumentRecord, stage
         return
     structlog.contextvars.bind_contextvars(task_id=inline_id, stage=later.value)
     call = StageCall(later, inline_id, inline=True)
-    started = time.time()
-
-    def result(error: str | None = None, attempts: int = 1) -> StageResult:
-        return StageResult(
-            stage=later,
-            worker=request.hostname,
-            task_id=inline_id,
-            started=started,
-            duration_ms=0.0,
-            attempts=attempts,
-            error=error,
-        )
-
     exc = WorkerLost(f"{later.value} did not finish: {why}")
-    _retry_or_fail(task, call, store, doc.id, result, exc, crash=True)
+    _retry_or_fail(task, call, store, doc.id, _timer(call, request.hostname), exc, crash=True)
 
 
 def lost_run(

@@ -10,7 +10,7 @@ import redis
 
 from tasks.models import Stage, StageRun
 from tasks.store import open_store
-from tests.conftest import docflow, docflow_env, wait_until
+from tests.conftest import docflow, docflow_env
 from workers.pipeline import inline_task_id
 
 pytestmark = pytest.mark.integration
@@ -59,7 +59,7 @@ def test_a_worker_on_every_queue_runs_each_document_in_one_message(
     # Given one worker that consumes every stage's queue
     env = docflow_env(data_dir, private_redis.url, DOCFLOW_SWEEP_INTERVAL_S="0")
     worker = start_worker(env, name="solo")
-    assert wait_until(lambda: " ready." in worker.log(), timeout=30), worker.log()
+    assert worker.ready(), worker.log()
     write_batch(tmp_path / "batch")
     before = messages_sent(private_redis.url)
     # When a batch goes through
@@ -89,7 +89,7 @@ def test_with_inline_stages_off_every_stage_gets_a_message_of_its_own(
         data_dir, private_redis.url, DOCFLOW_SWEEP_INTERVAL_S="0", DOCFLOW_INLINE_STAGES="false"
     )
     worker = start_worker(env, name="staged")
-    assert wait_until(lambda: " ready." in worker.log(), timeout=30), worker.log()
+    assert worker.ready(), worker.log()
     write_batch(tmp_path / "batch")
     before = messages_sent(private_redis.url)
     # When a batch goes through
@@ -109,7 +109,7 @@ def test_split_workers_hand_each_stage_to_the_worker_that_consumes_its_queue(
     env = docflow_env(data_dir, private_redis.url, DOCFLOW_SWEEP_INTERVAL_S="0")
     light = start_worker(env, name="light", queues="ingest,parse")
     heavy = start_worker(env, name="heavy", queues="tag,index")
-    assert wait_until(lambda: " ready." in light.log() and " ready." in heavy.log(), timeout=30)
+    assert light.ready() and heavy.ready(), light.log() + heavy.log()
     write_batch(tmp_path / "batch")
     before = messages_sent(private_redis.url)
     # When a batch goes through

@@ -40,7 +40,7 @@ def test_every_log_event_of_a_document_carries_its_trace_id_through_the_whole_ch
     # Given a real worker (JSON logs) on a private Redis
     env = docflow_env(data_dir, private_redis.url, DOCFLOW_SWEEP_INTERVAL_S="0")
     worker = start_worker(env, name="tracer")
-    assert wait_until(lambda: " ready." in worker.log(), timeout=30), worker.log()
+    assert worker.ready(), worker.log()
     # When files are ingested through the broker and processed
     sent = docflow(env, "ingest", str(articles), "--json")
     assert sent.returncode == 0, sent.stderr
