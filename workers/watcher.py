@@ -71,6 +71,7 @@ UNLOCKED_GRACE_S = 60.0
 
 # ---- configuration and collaborators -------------------------------------------------
 
+
 @dataclass(frozen=True)
 class WatchConfig:
     """What a watcher needs to know; see `from_settings`."""
@@ -89,10 +90,15 @@ class WatchConfig:
         cls, settings: Settings, inbox: Path | None = None, polling: bool | None = None
     ) -> WatchConfig:
         folder = (inbox or settings.inbox).expanduser().resolve()
-        config = cls(inbox=folder, processed=settings.processed, failed=settings.failed,
-                     max_bytes=settings.max_file_bytes, settle_s=settings.settle_s,
-                     rescan_s=settings.rescan_s,
-                     polling=settings.watch_polling if polling is None else polling)
+        config = cls(
+            inbox=folder,
+            processed=settings.processed,
+            failed=settings.failed,
+            max_bytes=settings.max_file_bytes,
+            settle_s=settings.settle_s,
+            rescan_s=settings.rescan_s,
+            polling=settings.watch_polling if polling is None else polling,
+        )
         config.check()
         return config
 
@@ -140,6 +146,7 @@ class CeleryDispatcher:
 
 # ---- small pure-ish helpers ------------------------------------------------------------
 
+
 def new_watcher_id() -> str:
     """`<host>-<pid>-<random>`: readable, and unique even when pids repeat (containers)."""
     host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()).lstrip(".") or "host"
@@ -174,8 +181,13 @@ def place(src: Path, dest_root: Path, rel: str) -> Path:
     try:
         final = _link_unique(src, target)
     except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK,
-                             errno.EOPNOTSUPP):
+        if exc.errno not in (
+            errno.EXDEV,
+            errno.EPERM,
+            errno.ENOTSUP,
+            errno.EMLINK,
+            errno.EOPNOTSUPP,
+        ):
             raise
         tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
         with src.open("rb") as fin, tmp.open("wb") as fout:
@@ -240,6 +252,7 @@ def now_iso() -> str:
 
 
 # ---- claims ------------------------------------------------------------------------
+
 
 class ClaimBox:
     """`<inbox>/.claimed/<id>/`: where this watcher's claimed files wait, under a lock."""
@@ -318,8 +331,12 @@ class ClaimBox:
                 if isinstance(fd, int):
                     os.close(fd)
             if moved:
-                log.warning("claims_recovered", from_watcher=other.name, files=len(moved),
-                            watcher=self.ident)
+                log.warning(
+                    "claims_recovered",
+                    from_watcher=other.name,
+                    files=len(moved),
+                    watcher=self.ident,
+                )
             adopted.extend(moved)
         return adopted
 
@@ -375,6 +392,7 @@ def _remove_tree(folder: Path) -> None:
 
 # ---- events -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Event:
     """A filesystem event, reduced to what the watcher acts on."""
@@ -416,6 +434,7 @@ class WatchStats:
 
 # ---- the watcher ---------------------------------------------------------------------
 
+
 @dataclass
 class Watcher:
     """Watches one inbox; `run()` blocks until `stop()` (call it from a signal handler)."""
@@ -441,8 +460,9 @@ class Watcher:
         self._skipped: dict[str, tuple[int, int]] = {}
         self._next_rescan = 0.0
         self._observer: Any = None
-        self._excluded = [os.path.realpath(p) + os.sep
-                          for p in (self.config.processed, self.config.failed)]
+        self._excluded = [
+            os.path.realpath(p) + os.sep for p in (self.config.processed, self.config.failed)
+        ]
 
     # ---- lifecycle ----------------------------------------------------------------
     def start(self, observe: bool = True) -> None:
@@ -451,12 +471,20 @@ class Watcher:
             Path(self.root).mkdir(parents=True, exist_ok=True)
             self.box.open()
         except OSError as exc:
-            raise ConfigError(f"cannot create the claim folder {self.box.root}: {exc}",
-                              hint="the watcher needs write access to the inbox") from exc
+            raise ConfigError(
+                f"cannot create the claim folder {self.box.root}: {exc}",
+                hint="the watcher needs write access to the inbox",
+            ) from exc
         if observe:
             self._start_observer()
-        log.info("watcher_started", inbox=self.root, watcher=self.ident, mode=self.mode,
-                 settle_s=self.config.settle_s, rescan_s=self.config.rescan_s)
+        log.info(
+            "watcher_started",
+            inbox=self.root,
+            watcher=self.ident,
+            mode=self.mode,
+            settle_s=self.config.settle_s,
+            rescan_s=self.config.rescan_s,
+        )
         self.rescan()
 
     def stop(self) -> None:
@@ -470,12 +498,21 @@ class Watcher:
             self._observer.join(5)
             self._observer = None
         kept = self.box.close()
-        log.info("watcher_stopped", watcher=self.ident, claimed=self.stats.claimed,
-                 ingested=self.stats.ingested, rejected=self.stats.rejected,
-                 claims_kept=kept)
+        log.info(
+            "watcher_stopped",
+            watcher=self.ident,
+            claimed=self.stats.claimed,
+            ingested=self.stats.ingested,
+            rejected=self.stats.rejected,
+            claims_kept=kept,
+        )
         if kept:
-            log.warning("claims_kept", files=kept, folder=str(self.box.folder),
-                        hint="the next watcher on this inbox takes them")
+            log.warning(
+                "claims_kept",
+                files=kept,
+                folder=str(self.box.folder),
+                hint="the next watcher on this inbox takes them",
+            )
 
     def run(self) -> None:
         self.start()
@@ -505,9 +542,15 @@ class Watcher:
                 if reduced is not None:
                     events.put(reduced)
 
-        wanted = [FileClosedEvent, FileCreatedEvent, FileModifiedEvent, FileMovedEvent,
-                  FileDeletedEvent, DirMovedEvent]
-        for kind in (["polling"] if self.config.polling else ["native", "polling"]):
+        wanted = [
+            FileClosedEvent,
+            FileCreatedEvent,
+            FileModifiedEvent,
+            FileMovedEvent,
+            FileDeletedEvent,
+            DirMovedEvent,
+        ]
+        for kind in ["polling"] if self.config.polling else ["native", "polling"]:
             try:
                 observer = self._make_observer(kind)
                 observer.schedule(Handler(), self.root, recursive=True, event_filter=wanted)
@@ -705,15 +748,18 @@ class Watcher:
         try:
             claimed = self.box.claim(path, key)
         except OSError as exc:
-            log.error("claim_failed", source=key, error=str(exc),
-                      hint="the inbox and its .claimed folder must be one writable filesystem")
+            log.error(
+                "claim_failed",
+                source=key,
+                error=str(exc),
+                hint="the inbox and its .claimed folder must be one writable filesystem",
+            )
             return False
         if claimed is None:
             self.stats.lost_races += 1
             return False
         self.stats.claimed += 1
-        log.info("file_claimed", source=key, watcher=self.ident, reason=reason,
-                 bytes=info.st_size)
+        log.info("file_claimed", source=key, watcher=self.ident, reason=reason, bytes=info.st_size)
         self.process(claimed, key)
         return True
 
@@ -723,8 +769,9 @@ class Watcher:
         retry = self._retries.pop(claimed, None)
         try:
             data = read_file(claimed, self.config.max_bytes)
-            result = ingest_file(self.store, rel, data, max_bytes=self.config.max_bytes,
-                                 worker=self.ident)
+            result = ingest_file(
+                self.store, rel, data, max_bytes=self.config.max_bytes, worker=self.ident
+            )
         except PermanentError as exc:
             self._reject(claimed, rel, exc.message, exc.hint, exc, retry)
             return
@@ -734,9 +781,14 @@ class Watcher:
         except Exception as exc:
             attempts = (retry.attempts if retry else 0) + 1
             if attempts >= MAX_UNEXPECTED_ATTEMPTS:
-                self._reject(claimed, rel, f"{rel}: unexpected {type(exc).__name__}: {exc}",
-                             "this looks like a docflow bug: report it with the watcher log",
-                             exc, retry)
+                self._reject(
+                    claimed,
+                    rel,
+                    f"{rel}: unexpected {type(exc).__name__}: {exc}",
+                    "this looks like a docflow bug: report it with the watcher log",
+                    exc,
+                    retry,
+                )
             else:
                 log.exception("file_error", source=rel, attempt=attempts)
                 self._later(claimed, rel, recovered, retry, f"{type(exc).__name__}: {exc}")
@@ -754,11 +806,17 @@ class Watcher:
             self._later(claimed, rel, recovered, retry, f"cannot move to processed: {exc}")
             return
         self.stats.ingested += 1
-        log.info("file_ingested", source=rel, doc_ids=result.new_ids,
-                 trace_ids=[result.traces[d] for d in result.new_ids],
-                 duplicate_ids=result.duplicate_ids, errors=len(result.errors),
-                 processed=str(final), recovered=recovered,
-                 duration_ms=round((time.perf_counter() - started) * 1000, 2))
+        log.info(
+            "file_ingested",
+            source=rel,
+            doc_ids=result.new_ids,
+            trace_ids=[result.traces[d] for d in result.new_ids],
+            duplicate_ids=result.duplicate_ids,
+            errors=len(result.errors),
+            processed=str(final),
+            recovered=recovered,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
 
     def _later(
         self, claimed: Path, rel: str, recovered: bool, retry: _Retry | None, error: str
@@ -769,8 +827,7 @@ class Watcher:
         delay = min(RETRY_MAX_S, 0.5 * 2 ** (entry.attempts - 1))
         entry.at = self.clock() + delay
         self._retries[claimed] = entry
-        log.warning("file_retry", source=rel, error=error, attempt=entry.attempts,
-                    retry_in_s=delay)
+        log.warning("file_retry", source=rel, error=error, attempt=entry.attempts, retry_in_s=delay)
 
     def _retry_due(self, now: float) -> None:
         for claimed, entry in list(self._retries.items()):
@@ -783,7 +840,12 @@ class Watcher:
                 self.process(claimed, entry.rel, recovered=entry.recovered)
 
     def _reject(
-        self, claimed: Path, rel: str, error: str, hint: str, exc: BaseException,
+        self,
+        claimed: Path,
+        rel: str,
+        error: str,
+        hint: str,
+        exc: BaseException,
         retry: _Retry | None,
     ) -> None:
         """Record the rejection, move the file to the failed folder, say why beside it."""
@@ -800,8 +862,16 @@ class Watcher:
         except OSError as move_exc:
             self._later(claimed, rel, False, retry, f"cannot move to failed: {move_exc}")
             return
-        note = write_error_file(final, {
-            "source": rel, "error": error, "hint": hint, "at": now_iso(),
-            "kind": type(exc).__name__, "watcher": self.ident, "file": final.name,
-        })
+        note = write_error_file(
+            final,
+            {
+                "source": rel,
+                "error": error,
+                "hint": hint,
+                "at": now_iso(),
+                "kind": type(exc).__name__,
+                "watcher": self.ident,
+                "file": final.name,
+            },
+        )
         log.info("file_quarantined", source=rel, path=str(final), error_file=str(note))

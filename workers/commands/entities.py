@@ -43,8 +43,12 @@ def entities(
     table = Table("name", "label", "docs", "mentions", "aliases", "id")
     for r in rows:
         table.add_row(
-            escape(r.name), r.label, str(r.documents), str(r.mentions),
-            escape(", ".join(r.aliases[:6])), escape(r.id),
+            escape(r.name),
+            r.label,
+            str(r.documents),
+            str(r.mentions),
+            escape(", ".join(r.aliases[:6])),
+            escape(r.id),
         )
     console.print(table)
 

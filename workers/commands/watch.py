@@ -37,13 +37,21 @@ def _on_stop_signals(request_stop: Callable[[], None]) -> None:
 
 @app.command()
 def watch(
-    folder: Annotated[Path | None, typer.Argument(
-        help="the folder to watch (default: DOCFLOW_INBOX_DIR, else <data dir>/inbox)",
-        file_okay=False)] = None,
-    polling: Annotated[bool | None, typer.Option(
-        "--polling/--no-polling",
-        help="poll instead of inotify events (network mounts: NFS, SMB); "
-             "default DOCFLOW_WATCH_POLLING")] = None,
+    folder: Annotated[
+        Path | None,
+        typer.Argument(
+            help="the folder to watch (default: DOCFLOW_INBOX_DIR, else <data dir>/inbox)",
+            file_okay=False,
+        ),
+    ] = None,
+    polling: Annotated[
+        bool | None,
+        typer.Option(
+            "--polling/--no-polling",
+            help="poll instead of inotify events (network mounts: NFS, SMB); "
+            "default DOCFLOW_WATCH_POLLING",
+        ),
+    ] = None,
 ) -> None:
     """Watch a folder and ingest every file dropped into it, once complete.
 
@@ -98,23 +106,38 @@ def _counts_line(settings: Settings, store: Any) -> str:
     received = sum(counts.values())
     rejected = len(store.rejected_files())
     working = received - counts.get("indexed", 0) - counts.get("failed", 0)
-    return (f"received [bold]{received}[/]  indexed [bold green]{counts.get('indexed', 0)}[/]  "
-            f"failed [bold red]{counts.get('failed', 0)}[/]  in progress {working}  "
-            f"rejected files {rejected}")
+    return (
+        f"received [bold]{received}[/]  indexed [bold green]{counts.get('indexed', 0)}[/]  "
+        f"failed [bold red]{counts.get('failed', 0)}[/]  in progress {working}  "
+        f"rejected files {rejected}"
+    )
 
 
 @app.command()
 def up(
-    inbox: Annotated[Path | None, typer.Option(
-        "--inbox", file_okay=False,
-        help="folder to watch (default: DOCFLOW_INBOX_DIR, else <data dir>/inbox; created)")
+    inbox: Annotated[
+        Path | None,
+        typer.Option(
+            "--inbox",
+            file_okay=False,
+            help="folder to watch (default: DOCFLOW_INBOX_DIR, else <data dir>/inbox; created)",
+        ),
     ] = None,
-    workers: Annotated[int | None, typer.Option(
-        "--workers", "-w", min=1, help="worker processes (default: DOCFLOW_CONCURRENCY or cores)")
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            help="worker processes (default: DOCFLOW_CONCURRENCY or cores)",
+        ),
     ] = None,
     no_flower: Annotated[bool, typer.Option("--no-flower", help="do not start Flower")] = False,
-    flower_port: Annotated[int | None, typer.Option(
-        "--flower-port", min=1, max=65535, help="Flower's port (default: DOCFLOW_FLOWER_PORT)")
+    flower_port: Annotated[
+        int | None,
+        typer.Option(
+            "--flower-port", min=1, max=65535, help="Flower's port (default: DOCFLOW_FLOWER_PORT)"
+        ),
     ] = None,
 ) -> None:
     """The whole local stack in one command: broker, workers, watcher, Flower.
@@ -145,8 +168,10 @@ def up(
     folder.mkdir(parents=True, exist_ok=True)
     port = flower_port or settings.flower_port
     if not no_flower and not _port_free(port):
-        raise ConfigError(f"--flower-port: port {port} on 127.0.0.1 is already in use",
-                          hint="pick another with --flower-port, or pass --no-flower")
+        raise ConfigError(
+            f"--flower-port: port {port} on 127.0.0.1 is already in use",
+            hint="pick another with --flower-port, or pass --no-flower",
+        )
     count = workers or settings.concurrency or os.cpu_count() or 1
     store = store_for(settings)
 
@@ -159,14 +184,18 @@ def up(
         stack.add_child("watcher", watch_command(folder), env)
         if not no_flower:
             stack.add_child("flower", flower_command(settings, port), env)
-        lines = [f"[bold]docflow is up[/] on {escape(str(settings.data_path))}",
-                 f"  drop files into  [bold]{escape(str(folder))}[/]",
-                 f"  broker           {mask_url(stack.broker_url)}",
-                 f"  workers          {count} process{'es' if count != 1 else ''}"]
+        lines = [
+            f"[bold]docflow is up[/] on {escape(str(settings.data_path))}",
+            f"  drop files into  [bold]{escape(str(folder))}[/]",
+            f"  broker           {mask_url(stack.broker_url)}",
+            f"  workers          {count} process{'es' if count != 1 else ''}",
+        ]
         if not no_flower:
             lines.append(f"  Flower           http://127.0.0.1:{port}/")
-        lines += [f"  logs             {escape(str(settings.data_path / 'logs'))}",
-                  "  stop with Ctrl-C"]
+        lines += [
+            f"  logs             {escape(str(settings.data_path / 'logs'))}",
+            "  stop with Ctrl-C",
+        ]
         for line in lines:
             console.print(line, soft_wrap=True)
         _supervise(stack, settings, store, stop)
@@ -184,8 +213,9 @@ def _supervise(stack: Any, settings: Settings, store: Any, stop: threading.Event
         return
     from rich.live import Live
 
-    with Live(_counts_line(settings, store), console=err_console, refresh_per_second=4,
-              transient=True) as live:
+    with Live(
+        _counts_line(settings, store), console=err_console, refresh_per_second=4, transient=True
+    ) as live:
         while not stop.wait(0.5):
             stack.supervise()
             try:
