@@ -46,8 +46,7 @@ def stage_runs(data_dir: Path) -> list[dict[str, StageRun]]:
     store = open_store(f"sqlite:///{data_dir / 'docflow.db'}")
     try:
         return [
-            {run.stage: run for run in store.stage_runs(doc.id)}
-            for doc in store.iter_documents()
+            {run.stage: run for run in store.stage_runs(doc.id)} for doc in store.iter_documents()
         ]
     finally:
         store.close()
@@ -123,4 +122,3 @@ def test_split_workers_hand_each_stage_to_the_worker_that_consumes_its_queue(
         assert str(runs["index"].worker).startswith("heavy@")
         assert runs["index"].task_id == inline_task_id(runs["tag"].task_id, Stage.index)
     assert "stage_handed_off" in light.log()
-

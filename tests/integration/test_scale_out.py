@@ -48,11 +48,18 @@ def test_two_worker_hosts_share_the_work_and_index_every_document_once(
         (batch / f"story-{i:03}.txt").write_text(
             f"Story {i} from {city}\n\n{city.upper()}\n\nOfficials in {city} said on Monday that "
             f"talks number {i} with the United Nations had ended. Minister Ana Silva {i} "
-            f"thanked the World Bank.\n", encoding="utf-8")
+            f"thanked the World Bank.\n",
+            encoding="utf-8",
+        )
     # When the batch is pushed through from a third process
-    result = subprocess.run([sys.executable, "-m", "workers.cli", "run", str(batch),
-                             "--no-workers", "--json"], env=env, cwd=REPO, capture_output=True,
-                            text=True, timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-m", "workers.cli", "run", str(batch), "--no-workers", "--json"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     summary = json.loads(result.stdout)
     # Then every document is indexed exactly once
     assert summary["indexed"] == 40, result.stderr[-2000:]
@@ -60,8 +67,12 @@ def test_two_worker_hosts_share_the_work_and_index_every_document_once(
     assert store.counts()[Status.indexed.value] == 40
     assert len(list(store.iter_documents())) == 40
     # And both hosts took work: every stage run names the worker that ran it
-    workers_seen = {run.worker for doc in store.iter_documents()
-                    for run in store.stage_runs(doc.id) if run.stage == "tag"}
+    workers_seen = {
+        run.worker
+        for doc in store.iter_documents()
+        for run in store.stage_runs(doc.id)
+        if run.stage == "tag"
+    }
     assert any(w and w.startswith("host-a@") for w in workers_seen), workers_seen
     assert any(w and w.startswith("host-b@") for w in workers_seen), workers_seen
     assert wait_until(lambda: "tag_done" in host_a.log() and "tag_done" in host_b.log(), 5)

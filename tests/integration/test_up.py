@@ -22,8 +22,10 @@ from workers.broker import free_port
 pytestmark = pytest.mark.integration
 
 DOCFLOW = [sys.executable, "-c", "from workers.cli import main; main()"]
-ARTICLE = ("Talks in Washington\n\nForeign Minister Hakan Fidan met Marco Rubio in Washington "
-           "to discuss Syria.\n")
+ARTICLE = (
+    "Talks in Washington\n\nForeign Minister Hakan Fidan met Marco Rubio in Washington "
+    "to discuss Syria.\n"
+)
 
 
 class Up:
@@ -33,8 +35,13 @@ class Up:
         self.data_dir = data_dir
         self.env = docflow_env(data_dir)  # no DOCFLOW_BROKER_URL: the embedded broker
         self.log_path = log_path
-        self.proc = subprocess.Popen([*DOCFLOW, "up", *args], env=self.env, cwd=REPO,
-                                     stdout=log_path.open("ab"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [*DOCFLOW, "up", *args],
+            env=self.env,
+            cwd=REPO,
+            stdout=log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -45,8 +52,9 @@ class Up:
 
     def docflow(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Another docflow command on the same data dir, with no extra settings."""
-        return subprocess.run([*DOCFLOW, *args], env=self.env, cwd=REPO, capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run(
+            [*DOCFLOW, *args], env=self.env, cwd=REPO, capture_output=True, text=True, timeout=60
+        )
 
     def descendants(self) -> list[psutil.Process]:
         return psutil.Process(self.proc.pid).children(recursive=True)
@@ -143,8 +151,9 @@ def test_docflow_up_starts_flower_showing_the_workers(start_up, data_dir: Path) 
         return [w.get("hostname", "") for w in reply.json()["data"]]
 
     # Then it answers and lists the stack's worker
-    assert wait_until(lambda: any(name.startswith("docflow@") for name in workers()), 60), (
-        up.log()[-3000:])
+    assert wait_until(lambda: any(name.startswith("docflow@") for name in workers()), 60), up.log()[
+        -3000:
+    ]
     # And the stack stops cleanly, Flower included
     children = up.descendants()
     assert up.stop() < 15

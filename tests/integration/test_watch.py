@@ -20,8 +20,10 @@ pytestmark = pytest.mark.integration
 
 
 def article(i: int, words: str = "") -> str:
-    return (f"Story number {i}\n\nForeign Minister Hakan Fidan met Marco Rubio in Washington "
-            f"on day {i} to discuss trade {words}.\n")
+    return (
+        f"Story number {i}\n\nForeign Minister Hakan Fidan met Marco Rubio in Washington "
+        f"on day {i} to discuss trade {words}.\n"
+    )
 
 
 class WatcherProcess:
@@ -29,12 +31,21 @@ class WatcherProcess:
 
     def __init__(self, env: dict[str, str], inbox: Path, log_path: Path) -> None:
         self.log_path = log_path
-        self.proc = subprocess.Popen(watch_command(inbox), env=env, cwd=REPO,
-                                     stdout=log_path.open("ab"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            watch_command(inbox),
+            env=env,
+            cwd=REPO,
+            stdout=log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.starts = self.log().count("watcher_started")
-        ready = wait_until(lambda: self.log().count("watcher_started") > self.starts
-                           or self.proc.poll() is not None, 30)
+        ready = wait_until(
+            lambda: (
+                self.log().count("watcher_started") > self.starts or self.proc.poll() is not None
+            ),
+            30,
+        )
         assert ready and self.proc.poll() is None, self.log()[-3000:]
 
     def log(self) -> str:
@@ -68,14 +79,16 @@ class Stack:
         """Regular files under a folder (including the watchers' claim boxes), relative."""
         if not folder.exists():
             return []
-        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                      if p.is_file() and p.name != ".lock")
+        return sorted(
+            p.relative_to(folder).as_posix()
+            for p in folder.rglob("*")
+            if p.is_file() and p.name != ".lock"
+        )
 
 
 @pytest.fixture
 def stack(data_dir: Path, private_redis, start_worker, tmp_path: Path) -> Iterator[Stack]:
-    env = docflow_env(data_dir, private_redis.url, DOCFLOW_RESCAN_S="1",
-                      DOCFLOW_SETTLE_S="0.3")
+    env = docflow_env(data_dir, private_redis.url, DOCFLOW_RESCAN_S="1", DOCFLOW_SETTLE_S="0.3")
     inbox = data_dir / "inbox"
     inbox.mkdir()
     store = open_store(f"sqlite:///{data_dir / 'docflow.db'}")
@@ -100,8 +113,11 @@ def test_a_file_written_in_three_slow_chunks_is_ingested_once_after_the_last_chu
     # Given a running watcher (settle 0.3 s, rescans every second)
     stack.start_watcher()
     path = stack.inbox / "slow.txt"
-    chunks = ["Slow story\n\n", "Hakan Fidan met Marco Rubio in Washington. ",
-              "They spoke about Syria and Ukraine.\n"]
+    chunks = [
+        "Slow story\n\n",
+        "Hakan Fidan met Marco Rubio in Washington. ",
+        "They spoke about Syria and Ukraine.\n",
+    ]
     # When a writer writes three chunks with pauses longer than the settle interval
     with path.open("w") as f:
         for chunk in chunks:
@@ -151,8 +167,7 @@ def test_500_files_dropped_at_once_are_all_indexed_exactly_once(stack: Stack) ->
     assert wait_until(lambda: stack.counts()["indexed"] >= 500, 150, 0.5), stack.counts()
     sources = stack.sources()
     assert len(sources) == 500 and len(set(sources)) == 500
-    assert stack.counts() == {"received": 0, "parsed": 0, "tagged": 0, "indexed": 500,
-                              "failed": 0}
+    assert stack.counts() == {"received": 0, "parsed": 0, "tagged": 0, "indexed": 500, "failed": 0}
     assert len(stack.files(stack.data / "processed")) == 500
     assert stack.files(stack.inbox) == []
 
@@ -184,7 +199,8 @@ def test_a_watcher_killed_mid_burst_and_restarted_loses_and_duplicates_nothing(
 
 
 def test_links_fifos_and_dotfiles_are_left_alone_and_the_watcher_keeps_working(
-    stack: Stack, tmp_path: Path,
+    stack: Stack,
+    tmp_path: Path,
 ) -> None:
     # Given a file outside the inbox, and a running watcher
     secret = tmp_path / "outside" / "secret.txt"
@@ -203,8 +219,7 @@ def test_links_fifos_and_dotfiles_are_left_alone_and_the_watcher_keeps_working(
     assert wait_until(lambda: stack.counts()["indexed"] == 1, 30)
     assert stack.sources() == ["plain.txt"]
     assert watcher.proc.poll() is None
-    assert {".draft.txt", "link.txt", "linked-folder", "pipe.txt"} <= set(
-        os.listdir(stack.inbox))
+    assert {".draft.txt", "link.txt", "linked-folder", "pipe.txt"} <= set(os.listdir(stack.inbox))
     assert secret.read_text() == article(99, "secret")
     assert "file_skipped" in watcher.log()
     # And a dotfile is taken once renamed

@@ -13,8 +13,14 @@ CONLL = REPO / "tests" / "data" / "conll" / "wire_sample.conll"
 
 
 def docflow(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "workers.cli", *args], cwd=REPO,
-                          env=docflow_env(data_dir), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "workers.cli", *args],
+        cwd=REPO,
+        env=docflow_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_alias_merge_and_block_commands_write_the_entities_file(data_dir: Path) -> None:
@@ -37,7 +43,8 @@ def test_the_rules_apply_when_a_document_is_tagged(data_dir: Path) -> None:
     add_block(rules, "Reuters")
     add_alias(rules, "Hakan Fidan", "H. Fidan")
     mentions = Tagger(config_path=rules).tag(
-        "ANKARA (Reuters) - H. Fidan met Marco Rubio in Washington on Tuesday.")
+        "ANKARA (Reuters) - H. Fidan met Marco Rubio in Washington on Tuesday."
+    )
     assert "Reuters" not in {m.text for m in mentions}
     assert {m.canonical for m in mentions if m.label == "PERSON"} >= {"Hakan Fidan", "Marco Rubio"}
 

@@ -59,9 +59,15 @@ class Recorder:
 
 @pytest.fixture
 def layout(tmp_path: Path) -> WatchConfig:
-    return WatchConfig(inbox=tmp_path / "inbox", processed=tmp_path / "processed",
-                       failed=tmp_path / "failed", max_bytes=1024 * 1024, settle_s=0.3,
-                       rescan_s=5.0, stall_s=10.0)
+    return WatchConfig(
+        inbox=tmp_path / "inbox",
+        processed=tmp_path / "processed",
+        failed=tmp_path / "failed",
+        max_bytes=1024 * 1024,
+        settle_s=0.3,
+        rescan_s=5.0,
+        stall_s=10.0,
+    )
 
 
 @pytest.fixture
@@ -71,30 +77,49 @@ def store(tmp_path: Path):
     s.close()
 
 
-def make_watcher(config: WatchConfig, store, clock: Clock | None = None,
-                 dispatcher: Recorder | None = None, ident: str = "test-1") -> Watcher:
+def make_watcher(
+    config: WatchConfig,
+    store,
+    clock: Clock | None = None,
+    dispatcher: Recorder | None = None,
+    ident: str = "test-1",
+) -> Watcher:
     config.inbox.mkdir(parents=True, exist_ok=True)
-    return Watcher(config, store, dispatcher or Recorder(), ident=ident,
-                   clock=clock or Clock())
+    return Watcher(config, store, dispatcher or Recorder(), ident=ident, clock=clock or Clock())
 
 
 def files_under(folder: Path) -> list[str]:
     """Files below a folder, except the watchers' own `.claimed` boxes."""
     if not folder.exists():
         return []
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                  if p.is_file() and CLAIMED_DIR not in p.relative_to(folder).parts)
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and CLAIMED_DIR not in p.relative_to(folder).parts
+    )
 
 
 # ---- naming and moving ------------------------------------------------------------------
+
 
 def test_relative_keys_keep_sub_folders_and_skip_dotfiles_temp_names_and_outside_paths() -> None:
     root = "/in"
     assert relative_key(root, "/in/a.txt") == "a.txt"
     assert relative_key(root, "/in/2025/march/a.txt") == "2025/march/a.txt"
-    for ignored in ("/in/.hidden.txt", "/in/a.txt.part", "/in/a.tmp", "/in/a.crdownload",
-                    "/in/~a.txt", "/in/a.txt.swp", "/in/.claimed/x/a.txt", "/in/.git/a.txt",
-                    "/elsewhere/a.txt", "/in", "/in/../a.txt", ""):
+    for ignored in (
+        "/in/.hidden.txt",
+        "/in/a.txt.part",
+        "/in/a.tmp",
+        "/in/a.crdownload",
+        "/in/~a.txt",
+        "/in/a.txt.swp",
+        "/in/.claimed/x/a.txt",
+        "/in/.git/a.txt",
+        "/elsewhere/a.txt",
+        "/in",
+        "/in/../a.txt",
+        "",
+    ):
         assert relative_key(root, ignored) is None, ignored
 
 
@@ -123,13 +148,18 @@ def test_placing_a_file_already_linked_into_place_does_not_make_a_copy(tmp_path:
 
 
 def test_an_inbox_inside_the_processed_folder_is_refused(tmp_path: Path) -> None:
-    config = WatchConfig(inbox=tmp_path / "out" / "inbox", processed=tmp_path / "out",
-                         failed=tmp_path / "failed", max_bytes=1)
+    config = WatchConfig(
+        inbox=tmp_path / "out" / "inbox",
+        processed=tmp_path / "out",
+        failed=tmp_path / "failed",
+        max_bytes=1,
+    )
     with pytest.raises(ConfigError, match="inside the processed folder"):
         config.check()
 
 
 # ---- taking files ---------------------------------------------------------------------
+
 
 def test_a_closed_file_is_ingested_at_once_and_moved_to_processed(layout, store) -> None:
     recorder = Recorder()
@@ -231,16 +261,20 @@ def test_links_fifos_and_dotfiles_are_left_alone(layout, store, tmp_path: Path) 
     watcher.step(timeout=0)
 
     assert sorted(os.listdir(layout.inbox)) == sorted(
-        [".claimed", ".hidden.txt", "link.txt", "linked-dir", "pipe.txt"])
+        [".claimed", ".hidden.txt", "link.txt", "linked-dir", "pipe.txt"]
+    )
     assert outside.read_text() == ARTICLE
     assert files_under(layout.processed) == [] and list(store.iter_documents()) == []
 
 
-@pytest.mark.parametrize(("name", "data", "why"), [
-    ("empty.txt", b"   \n", "empty"),
-    ("photo.txt", b"\x89PNG\r\n\x1a\n....", "PNG"),
-    ("report.docx", b"text", "not supported"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "why"),
+    [
+        ("empty.txt", b"   \n", "empty"),
+        ("photo.txt", b"\x89PNG\r\n\x1a\n....", "PNG"),
+        ("report.docx", b"text", "not supported"),
+    ],
+)
 def test_a_file_that_cannot_be_ingested_is_quarantined_with_a_reason_beside_it(
     layout, store, name: str, data: bytes, why: str
 ) -> None:
@@ -289,6 +323,7 @@ def test_a_bad_line_in_a_jsonl_file_is_recorded_and_the_file_still_counts_as_pro
 
 
 # ---- claims and restarts ----------------------------------------------------------------
+
 
 def test_only_one_of_two_watchers_claims_a_file(layout, store) -> None:
     first = make_watcher(layout, store, ident="first")
@@ -450,6 +485,7 @@ def test_a_stop_with_nothing_claimed_leaves_no_box_behind(layout, store) -> None
 
 # ---- the real event loop --------------------------------------------------------------
 
+
 def test_the_running_watcher_takes_a_dropped_file_within_a_fraction_of_a_second(
     layout, store
 ) -> None:
@@ -478,9 +514,15 @@ def test_the_running_watcher_takes_a_dropped_file_within_a_fraction_of_a_second(
 def test_the_running_watcher_in_polling_mode_takes_files_in_sub_folders_once_they_settle(
     tmp_path: Path, store
 ) -> None:
-    config = WatchConfig(inbox=tmp_path / "inbox", processed=tmp_path / "processed",
-                         failed=tmp_path / "failed", max_bytes=1 << 20, settle_s=0.3,
-                         rescan_s=0.5, polling=True)
+    config = WatchConfig(
+        inbox=tmp_path / "inbox",
+        processed=tmp_path / "processed",
+        failed=tmp_path / "failed",
+        max_bytes=1 << 20,
+        settle_s=0.3,
+        rescan_s=0.5,
+        polling=True,
+    )
     config.inbox.mkdir()
     watcher = Watcher(config, store, Recorder(), ident="poller")
     thread = threading.Thread(target=watcher.run, daemon=True)
