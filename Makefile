@@ -26,6 +26,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check tasks workers tests
+	$(BIN)/ruff format --check tasks workers tests
 	$(BIN)/mypy tasks workers
 
 clean:
