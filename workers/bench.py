@@ -15,7 +15,11 @@ The run, in order:
    `tasks.tag.load_pipeline`) over the same parsed texts, `nlp.pipe` in N spawned
    processes pulling from one shared counter; the clock starts once every process has
    loaded its model. It runs again right after the burst (the machine slows down under
-   sustained load); the ratio uses the mean of the two runs.
+   sustained load); the ratio uses the mean of the two runs. A third run alternates
+   `nlp.pipe` with one model call per text (as a worker taking one document per message
+   must call it) and reports what that costs; `ratio_ceiling` is the ratio the pipeline
+   would reach if its workers did nothing but that call, with the watcher's, Celery main
+   process's and Redis's measured CPU per document added.
 3. **stack**: `LocalStack` (embedded Redis + a Celery worker with N pool processes) and
    `docflow watch INBOX` as a subprocess; a few warm-up files go through first.
 4. **burst**: every corpus file is written under a temporary name and renamed into the
@@ -178,6 +182,9 @@ def folder_files(folder: Path, limit: int | None) -> list[tuple[str, bytes]]:
 
 # ---- the baseline: raw spaCy in N processes ------------------------------------------------
 
+#: texts per block when comparing nlp.pipe with one call per text
+COMPARE_BLOCK = 8
+
 
 def _baseline_child(
     model: str,
@@ -187,8 +194,14 @@ def _baseline_child(
     start: Any,
     done: Any,
     batch: int,
+    compare: bool,
 ) -> None:
-    """One baseline process: load the model, say ready, wait, then tag texts until none remain."""
+    """One baseline process: load the model, say ready, wait, then tag texts until none remain.
+
+    With `compare`, texts are taken in blocks that alternate between `nlp.pipe` and one
+    model call per text, and the CPU per character of each way is reported: both ways see
+    the same machine at the same moment, so the machine's drift cancels out.
+    """
     try:
         from tasks.tag import load_pipeline
 
@@ -196,29 +209,52 @@ def _baseline_child(
         nlp("Warm-up sentence from Ankara about the United Nations and Hakan Fidan.")
         ready.put(os.getpid())
         start.wait()
+        step = COMPARE_BLOCK if compare else 1
+
+        def take() -> list[str]:
+            with counter.get_lock():
+                index = counter.value
+                counter.value += step
+            return texts[index : index + step]
 
         def feed() -> Iterator[str]:
-            while True:
-                with counter.get_lock():
-                    index = counter.value
-                    counter.value += 1
-                if index >= len(texts):
-                    return
-                yield texts[index]
+            while block := take():
+                yield from block
 
         count = entities = 0
+        ways: dict[str, list[float]] = {"pipe": [0, 0.0], "call": [0, 0.0]}
         cpu = time.process_time()
-        for doc in nlp.pipe(feed(), batch_size=batch):
-            count += 1
-            entities += len(doc.ents)
-        done.put((count, entities, time.monotonic(), time.process_time() - cpu))
+        if compare:
+            turn = itertools.cycle(("pipe", "call") if os.getpid() % 2 else ("call", "pipe"))
+            while block := take():
+                way = next(turn)
+                began = time.process_time()
+                if way == "pipe":
+                    docs = list(nlp.pipe(block, batch_size=batch))
+                else:
+                    docs = [nlp(text) for text in block]
+                ways[way][0] += sum(len(text) for text in block)
+                ways[way][1] += time.process_time() - began
+                count += len(docs)
+                entities += sum(len(doc.ents) for doc in docs)
+        else:
+            for doc in nlp.pipe(feed(), batch_size=batch):
+                count += 1
+                entities += len(doc.ents)
+        done.put((count, entities, time.monotonic(), time.process_time() - cpu, ways))
     except BaseException as exc:  # report, never hang the parent
         ready.put(f"error: {type(exc).__name__}: {exc}")
-        done.put((-1, 0, time.monotonic(), 0.0))
+        done.put((-1, 0, time.monotonic(), 0.0, {}))
 
 
-def run_baseline(texts: list[str], processes: int, model: str, batch: int = 4) -> dict[str, Any]:
-    """docs/s of `nlp.pipe` over `texts` in `processes` processes; model loading excluded."""
+def run_baseline(
+    texts: list[str], processes: int, model: str, batch: int = 4, compare: bool = False
+) -> dict[str, Any]:
+    """docs/s of `nlp.pipe` over `texts` in `processes` processes; model loading excluded.
+
+    With `compare`, half the texts go through one model call each instead, and
+    `per_call_cost` is the CPU per character of those calls over that of `nlp.pipe`.
+    """
     ctx = mp.get_context("spawn")  # spaCy must not cross fork
     counter = ctx.Value("l", 0)
     ready, done = ctx.Queue(), ctx.Queue()
@@ -226,7 +262,7 @@ def run_baseline(texts: list[str], processes: int, model: str, batch: int = 4) -
     procs = [
         ctx.Process(
             target=_baseline_child,
-            args=(model, texts, counter, ready, start, done, batch),
+            args=(model, texts, counter, ready, start, done, batch, compare),
             name=f"docflow-bench-baseline-{i}",
             daemon=True,
         )
@@ -254,14 +290,22 @@ def run_baseline(texts: list[str], processes: int, model: str, batch: int = 4) -
                 proc.join(5)
     if any(count < 0 for count, *_ in results):
         raise ConfigError("a baseline process failed")
-    seconds = max(end for _, _, end, _ in results) - began
+    seconds = max(end for _, _, end, *_ in results) - began
     docs = sum(count for count, *_ in results)
-    cpu = sum(c for *_, c in results)
+    cpu = sum(c for *_, c, _ in results)
+    chars = {w: sum(r[4][w][0] for r in results) for w in ("pipe", "call")} if compare else {}
+    spent = {w: sum(r[4][w][1] for r in results) for w in ("pipe", "call")} if compare else {}
+    per_call_cost = (
+        (spent["call"] / chars["call"]) / (spent["pipe"] / chars["pipe"])
+        if compare and all(chars.values()) and spent["pipe"] > 0
+        else None
+    )
     return {
+        "per_call_cost": per_call_cost,
         "docs": docs,
         "seconds": seconds,
         "docs_per_s": docs / seconds if seconds > 0 else None,
-        "entities": sum(e for _, e, _, _ in results),
+        "entities": sum(e for _, e, *_ in results),
         "load_s": load_s,
         "cpu_ms_per_doc": cpu * 1000 / docs if docs else None,
         "other_load_pct": other_load_pct(machine, cpu, seconds),
@@ -681,6 +725,13 @@ class Bench:
             raise ConfigError("the corpus holds no article that docflow would take")
         return files
 
+    @staticmethod
+    def _model() -> str:
+        """The model the workers will load: DOCFLOW_SPACY_MODEL is the one setting kept."""
+        from tasks.tag import DEFAULT_MODEL
+
+        return os.environ.get("DOCFLOW_SPACY_MODEL") or DEFAULT_MODEL
+
     def _baseline(self, texts: list[str], when: str) -> None:
         """Raw spaCy over the texts; run `before` the stack starts and again `after` the burst.
 
@@ -689,10 +740,7 @@ class Bench:
         burst, on a fresh machine, would flatter itself. The two runs bracket the burst and
         their mean is the baseline the ratio uses; both are reported.
         """
-        from tasks.tag import DEFAULT_MODEL
-
-        # the model the workers will load: DOCFLOW_SPACY_MODEL is the one setting kept
-        model = os.environ.get("DOCFLOW_SPACY_MODEL") or DEFAULT_MODEL
+        model = self._model()
         self.say(
             f"baseline ({when} the burst): {model} (tok2vec+ner) over {len(texts)} texts in "
             f"{self.config.workers} processes"
@@ -717,6 +765,23 @@ class Bench:
         )
         self._ratios()
 
+    def _per_call_cost(self, texts: list[str]) -> None:
+        """What calling spaCy once per document costs over `nlp.pipe`, on the same texts.
+
+        A worker that takes one document per message must call the model once per document.
+        That cost, with the watcher's, Celery's main process's and Redis's measured CPU per
+        document, bounds the ratio any pipeline of this shape could reach: `ratio_ceiling`
+        is the ratio if the workers did nothing but that one model call per document.
+        """
+        model = self._model()
+        self.say(f"baseline: {model}, nlp.pipe and one call per text in alternate blocks")
+        base = run_baseline(
+            texts, self.config.workers, model, self.config.baseline_batch, compare=True
+        )
+        cost = base["per_call_cost"]
+        self.result["spacy_per_call_cost_pct"] = _r(100 * (cost - 1), 1) if cost else None
+        self._ratios()
+
     def _ratios(self) -> None:
         baseline = self.result.get("baseline_docs_per_s")
         pipeline = self.result.get("pipeline_docs_per_s")
@@ -725,6 +790,12 @@ class Bench:
         pipe_cpu = self.result.get("pipeline_cpu_ms_per_doc")
         # what the ratio would be on an otherwise idle machine when both are CPU-bound
         self.result["cpu_ratio"] = _r(base_cpu / pipe_cpu, 3) if base_cpu and pipe_cpu else None
+        cost = self.result.get("spacy_per_call_cost_pct")
+        cpu = self.result.get("cpu_ms_per_doc") or {}
+        if base_cpu and cost is not None and cpu:
+            around = sum(cpu.get(role, 0.0) for role in ("watcher", "worker-main", "redis"))
+            call_cpu = base_cpu * (1 + cost / 100)
+            self.result["ratio_ceiling"] = _r(base_cpu / (call_cpu + around), 3)
 
     def _pipeline(self, files: list[DropFile], texts: list[str], store_url: str) -> None:
         from workers.settings import Settings
@@ -758,6 +829,7 @@ class Bench:
         self._burst(files)
         if cfg.baseline:
             self._baseline(texts, "after")
+            self._per_call_cost(texts)
         probes = self._trickle()
         self._wait_inbox_empty()
         self._search(texts)

@@ -93,6 +93,15 @@ def test_bench_runs_a_private_stack_and_every_document_is_indexed_exactly_once(
     assert figures["ratio"] == pytest.approx(
         figures["pipeline_docs_per_s"] / figures["baseline_docs_per_s"], abs=0.002
     )
+    # and it bounds what a one-document-per-message pipeline could reach: the model called
+    # once per text, plus what the watcher, Celery's main process and Redis spend per document
+    assert figures["spacy_per_call_cost_pct"] is not None
+    around = sum(figures["cpu_ms_per_doc"].get(k, 0) for k in ("watcher", "worker-main", "redis"))
+    assert around > 0
+    call_cpu = figures["baseline_cpu_ms_per_doc"] * (1 + figures["spacy_per_call_cost_pct"] / 100)
+    assert figures["ratio_ceiling"] == pytest.approx(
+        figures["baseline_cpu_ms_per_doc"] / (call_cpu + around), abs=0.005
+    )
     # And it used none of the user's places, and left nothing behind
     assert not (tmp_path / "users-data").exists()
     assert not (tmp_path / "users.db").exists()
