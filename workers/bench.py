@@ -796,6 +796,9 @@ class Bench:
             around = sum(cpu.get(role, 0.0) for role in ("watcher", "worker-main", "redis"))
             call_cpu = base_cpu * (1 + cost / 100)
             self.result["ratio_ceiling"] = _r(base_cpu / (call_cpu + around), 3)
+            if "worker" in cpu:
+                # what the workers spend beyond that one model call: parse, rules, store, logs
+                self.result["worker_own_cpu_ms_per_doc"] = _r(cpu["worker"] - call_cpu, 1)
 
     def _pipeline(self, files: list[DropFile], texts: list[str], store_url: str) -> None:
         from workers.settings import Settings

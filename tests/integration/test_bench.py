@@ -102,6 +102,9 @@ def test_bench_runs_a_private_stack_and_every_document_is_indexed_exactly_once(
     assert figures["ratio_ceiling"] == pytest.approx(
         figures["baseline_cpu_ms_per_doc"] / (call_cpu + around), abs=0.005
     )
+    assert figures["worker_own_cpu_ms_per_doc"] == pytest.approx(
+        figures["cpu_ms_per_doc"]["worker"] - call_cpu, abs=0.1
+    )
     # And it used none of the user's places, and left nothing behind
     assert not (tmp_path / "users-data").exists()
     assert not (tmp_path / "users.db").exists()

@@ -32,6 +32,7 @@ ROWS: list[tuple[str, str, str, Any, str]] = [
         None,
         "one call per doc + watcher, Celery main, Redis",
     ),
+    ("worker_own_cpu_ms_per_doc", "  worker CPU per doc beyond that call", "ms", None, ""),
     ("latency_p50_s", "drop-to-searchable p50", "s", lambda v: v <= 0.5, "<= 0.5 s"),
     ("latency_p95_s", "drop-to-searchable p95", "s", lambda v: v <= 1.0, "<= 1 s"),
     ("worker_rss_mb_max", "worker peak RSS", "MB", lambda v: v <= 400, "<= 400 MB"),
