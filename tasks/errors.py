@@ -76,3 +76,30 @@ class DocumentNotFound(PermanentError):
 
 class TaggingError(PermanentError):
     """The entity tagger failed on this document's text."""
+
+
+class StaleRun(DocflowError):
+    """A stage run lost its lease (another run owns the stage, or the document moved on).
+
+    Neither retryable nor a document failure: nothing was written, and the run that owns
+    the stage carries on. `owner` is the task id of the stage's current run (None if no
+    run is recorded) and `status` the document's status when the write was refused.
+    """
+
+    def __init__(
+        self, doc_id: str, stage: str, task_id: str | None, owner: str | None, status: str
+    ) -> None:
+        why = (
+            f"the document is {status} now"
+            if owner == task_id
+            else f"run {owner} owns the {stage} stage now (the document is {status})"
+        )
+        super().__init__(
+            f"the {stage} run {task_id} of document {doc_id} is stale: {why}; nothing written",
+            hint="nothing to do: the run that owns the stage carries on",
+        )
+        self.doc_id = doc_id
+        self.stage = stage
+        self.task_id = task_id
+        self.owner = owner
+        self.status = status

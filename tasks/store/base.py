@@ -26,6 +26,14 @@ HIGHLIGHT_CLOSE = "</mark>"
 MAX_QUERY_CHARS = 1000
 MAX_QUERY_TERMS = 32
 
+#: the status a document must be in for a stage to run on it (and to record its outcome)
+INPUT_STATUS: dict[Stage, Status] = {
+    Stage.ingest: Status.received,
+    Stage.parse: Status.received,
+    Stage.tag: Status.parsed,
+    Stage.index: Status.tagged,
+}
+
 
 @dataclass(frozen=True)
 class StageResult:
@@ -41,7 +49,15 @@ class StageResult:
 
 
 class Store(Protocol):
-    """Where documents, their stage outputs, entities and the full-text index live."""
+    """Where documents, their stage outputs, entities and the full-text index live.
+
+    Every write that records a stage's outcome (save_parsed, save_tags, index_document,
+    mark_failed, record_attempt) is a compare-and-set on the run that owns the stage: it
+    takes effect only while the document is in the stage's input status (`INPUT_STATUS`)
+    and the stage's current run (the lease `start_stage` recorded) has the caller's task
+    id, or no run of the stage was recorded at all. Otherwise nothing is written and
+    `StaleRun` says who owns the stage now. The check and the write are one transaction.
+    """
 
     url: str
 
@@ -59,19 +75,29 @@ class Store(Protocol):
     def start_stage(self, doc_id: str, run: StageResult) -> int:
         """Record that a stage starts on a document (a lease); returns how often it has started."""
 
-    def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None: ...
+    def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None:
+        """received -> parsed, if `run` owns the parse stage (else StaleRun)."""
 
     def save_tags(
         self, doc_id: str, mentions: list[Mention], tag_version: str, run: StageResult
-    ) -> None: ...
+    ) -> None:
+        """parsed -> tagged, if `run` owns the tag stage (else StaleRun)."""
 
     def index_document(self, doc_id: str, run: StageResult) -> None:
-        """Write full-text index, mentions and entity counts in one transaction, idempotently."""
+        """tagged -> indexed: full-text index, mentions and entity counts in one transaction.
 
-    def mark_failed(self, doc_id: str, run: StageResult) -> None: ...
+        If `run` does not own the index stage (or the document is indexed already), StaleRun
+        and nothing changes: indexing twice never counts anything twice.
+        """
+
+    def mark_failed(self, doc_id: str, run: StageResult) -> None:
+        """The document failed at `run.stage`, if `run` owns that stage (else StaleRun)."""
 
     def record_attempt(self, doc_id: str, run: StageResult) -> None:
-        """A retryable failure: count the attempt and keep the error, status unchanged."""
+        """A retryable failure: count the attempt and keep the error, status unchanged.
+
+        Only if `run` owns `run.stage` (else StaleRun).
+        """
 
     def reset_to(self, doc_id: str, status: Status) -> None:
         """Put a document back to a status so the stages after it run again."""

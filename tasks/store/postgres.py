@@ -19,7 +19,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from tasks.errors import ConfigError, DocumentNotFound, StoreUnavailable
+from tasks.errors import ConfigError, DocumentNotFound, StaleRun, StoreUnavailable
 from tasks.models import (
     Article,
     DocumentRecord,
@@ -28,18 +28,21 @@ from tasks.models import (
     RawArticle,
     RejectedFileRecord,
     SearchHit,
+    Stage,
     StageRun,
     Status,
 )
 from tasks.store.base import (
     HIGHLIGHT_CLOSE,
     HIGHLIGHT_OPEN,
+    INPUT_STATUS,
     StageResult,
     entity_deltas,
     mention_rows,
     query_terms,
 )
 from tasks.store.migrations import migration_scripts
+from tasks.store.postgres_errors import what_to_do
 
 POOL_MIN = 1
 POOL_MAX = 4
@@ -62,6 +65,7 @@ _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _PASSWORD_PARAM = re.compile(r"(?i)(password=)[^&\s]*")
 
 Deltas = dict[str, tuple[str, str, int, int, set[str]]]
+
 
 # Pools inherited across fork: never closed or collected in the child (closing would end
 # the parent's sessions), just forgotten.
@@ -144,7 +148,7 @@ class PostgresStore:
             reason = f"{reason}; {self._probe() or busy}"
         return StoreUnavailable(
             f"the store {self._safe_url} (schema {self.schema}) is unavailable: {reason}",
-            hint="check that PostgreSQL is running and reachable; the work will be retried",
+            hint=what_to_do(exc),
         )
 
     def _probe(self) -> str | None:
@@ -210,7 +214,8 @@ class PostgresStore:
         try:
             with pool.connection() as conn:
                 yield conn
-        except psycopg.OperationalError as exc:
+        except (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction) as exc:
+            # down, full, out of connections or read-only: the store cannot be written now
             raise self._unavailable(exc) from exc
 
     @contextmanager
@@ -227,6 +232,44 @@ class PostgresStore:
             if not durable:
                 cur.execute("SET LOCAL synchronous_commit TO OFF")
             yield cur
+
+    def _advance(
+        self,
+        cur: psycopg.Cursor[dict[str, Any]],
+        doc_id: str,
+        stage: Stage,
+        run: StageResult,
+        assignments: str,
+        params: tuple[Any, ...],
+    ) -> None:
+        """UPDATE the document if `run` owns `stage` and it is in its input status.
+
+        Compare-and-set inside the caller's transaction. The row lock comes first (in
+        the order `start_stage` takes its locks), so the UPDATE's own snapshot sees
+        any lease committed before it: the document must be in the stage's input status
+        and the stage's recorded run must be the caller's (or none recorded). Otherwise
+        StaleRun, and the transaction is rolled back: nothing changes.
+        """
+        cur.execute("SELECT status FROM documents WHERE id = %s FOR UPDATE", (doc_id,))
+        locked = cur.fetchone()
+        if locked is None:
+            raise DocumentNotFound(f"no document {doc_id!r} in the store {self._safe_url}")
+        cur.execute(
+            f"UPDATE documents SET {assignments} WHERE id = %s AND status = %s AND NOT EXISTS"
+            " (SELECT 1 FROM stage_runs WHERE doc_id = %s AND stage = %s"
+            " AND task_id IS DISTINCT FROM %s)",
+            (*params, doc_id, INPUT_STATUS[stage].value, doc_id, str(stage), _t(run.task_id)),
+        )
+        if cur.rowcount == 1:
+            return
+        cur.execute(
+            "SELECT task_id FROM stage_runs WHERE doc_id = %s AND stage = %s",
+            (doc_id, str(stage)),
+        )
+        owner = cur.fetchone()
+        raise StaleRun(
+            doc_id, str(stage), run.task_id, owner["task_id"] if owner else None, locked["status"]
+        )
 
     def _read(
         self, query: sql.Composable | str, params: Sequence[Any] | dict[str, Any] = ()
@@ -328,16 +371,19 @@ class PostgresStore:
 
     def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None:
         with self._write(durable=False) as cur:
-            cur.execute(
-                "UPDATE documents SET article = %s, title = %s, published = %s, status = %s,"
-                " stage = NULL, last_error = NULL, updated_at = %s WHERE id = %s",
+            self._advance(
+                cur,
+                doc_id,
+                Stage.parse,
+                run,
+                "article = %s, title = %s, published = %s, status = %s,"
+                " stage = NULL, last_error = NULL, updated_at = %s",
                 (
                     article.model_dump_json(),
                     _t(article.title),
                     _t(article.published),
                     Status.parsed.value,
                     time.time(),
-                    doc_id,
                 ),
             )
             self._upsert_run(cur, doc_id, run)
@@ -347,10 +393,14 @@ class PostgresStore:
     ) -> None:
         payload = json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
         with self._write(durable=False) as cur:
-            cur.execute(
-                "UPDATE documents SET mentions = %s, tag_version = %s, status = %s, stage = NULL,"
-                " last_error = NULL, updated_at = %s WHERE id = %s",
-                (_t(payload), tag_version, Status.tagged.value, time.time(), doc_id),
+            self._advance(
+                cur,
+                doc_id,
+                Stage.tag,
+                run,
+                "mentions = %s, tag_version = %s, status = %s, stage = NULL,"
+                " last_error = NULL, updated_at = %s",
+                (_t(payload), tag_version, Status.tagged.value, time.time()),
             )
             self._upsert_run(cur, doc_id, run)
 
@@ -358,9 +408,18 @@ class PostgresStore:
         now = time.time()
         with self._write(durable=False) as cur:
             # The row lock serialises indexing of one document; other documents go on.
+            # The status moves first: a run that does not own the stage stops here.
+            self._advance(
+                cur,
+                doc_id,
+                Stage.index,
+                run,
+                "status = %s, stage = NULL, last_error = NULL, updated_at = %s,"
+                " indexed_at = coalesce(indexed_at, %s)",
+                (Status.indexed.value, now, now),
+            )
             cur.execute(
-                sql.SQL("SELECT {} FROM documents WHERE id = %s FOR UPDATE").format(_DOC_COLUMNS),
-                (doc_id,),
+                sql.SQL("SELECT {} FROM documents WHERE id = %s").format(_DOC_COLUMNS), (doc_id,)
             )
             row = cur.fetchone()
             if row is None:
@@ -410,11 +469,6 @@ class PostgresStore:
                     _words(article.body, MAX_BODY_WORDS_CHARS),
                 ),
             )
-            cur.execute(
-                "UPDATE documents SET status = %s, stage = NULL, last_error = NULL,"
-                " updated_at = %s, indexed_at = coalesce(indexed_at, %s) WHERE id = %s",
-                (Status.indexed.value, now, now, doc_id),
-            )
             self._upsert_run(cur, doc_id, run)
 
     @staticmethod
@@ -463,19 +517,26 @@ class PostgresStore:
 
     def mark_failed(self, doc_id: str, run: StageResult) -> None:
         with self._write() as cur:
-            cur.execute(
-                "UPDATE documents SET status = %s, stage = %s, last_error = %s,"
-                " attempts = attempts + 1, updated_at = %s WHERE id = %s",
-                (Status.failed.value, str(run.stage), _t(run.error), time.time(), doc_id),
+            self._advance(
+                cur,
+                doc_id,
+                run.stage,
+                run,
+                "status = %s, stage = %s, last_error = %s, attempts = attempts + 1,"
+                " updated_at = %s",
+                (Status.failed.value, str(run.stage), _t(run.error), time.time()),
             )
             self._upsert_run(cur, doc_id, run)
 
     def record_attempt(self, doc_id: str, run: StageResult) -> None:
         with self._write(durable=False) as cur:
-            cur.execute(
-                "UPDATE documents SET attempts = attempts + 1, last_error = %s, updated_at = %s"
-                " WHERE id = %s",
-                (_t(run.error), time.time(), doc_id),
+            self._advance(
+                cur,
+                doc_id,
+                run.stage,
+                run,
+                "attempts = attempts + 1, last_error = %s, updated_at = %s",
+                (_t(run.error), time.time()),
             )
             self._upsert_run(cur, doc_id, run)
 

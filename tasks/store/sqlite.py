@@ -7,13 +7,13 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from tasks.errors import ConfigError, DocumentNotFound, StoreUnavailable
+from tasks.errors import ConfigError, DocumentNotFound, StaleRun, StoreUnavailable
 from tasks.models import (
     Article,
     DocumentRecord,
@@ -22,18 +22,21 @@ from tasks.models import (
     RawArticle,
     RejectedFileRecord,
     SearchHit,
+    Stage,
     StageRun,
     Status,
 )
 from tasks.store.base import (
     HIGHLIGHT_CLOSE,
     HIGHLIGHT_OPEN,
+    INPUT_STATUS,
     StageResult,
     entity_deltas,
     mention_rows,
     query_terms,
 )
 from tasks.store.migrations import migration_scripts
+from tasks.store.sqlite_errors import RETRIED, cannot_write, stuck_connection
 
 BUSY_TIMEOUT_MS = 30_000
 #: a document's mentions column, parsed in one go
@@ -64,7 +67,13 @@ class SQLiteStore:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(
+                    f"the store {self.path} cannot be created: {exc.strerror}",
+                    hint=f"create the folder {self.path.parent} or make it writable",
+                ) from exc
             try:
                 conn = sqlite3.connect(
                     self.path,
@@ -77,7 +86,7 @@ class SQLiteStore:
                 conn.execute("PRAGMA foreign_keys=ON")
                 conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from exc
+                raise self._unavailable(exc, "cannot open the store") from exc
             conn.row_factory = sqlite3.Row
             self._conn, self._pid = conn, os.getpid()
         return self._conn
@@ -87,37 +96,108 @@ class SQLiteStore:
             self._conn.close()
         self._conn = None
 
+    def _unavailable(self, exc: sqlite3.Error, doing: str) -> StoreUnavailable:
+        """What `exc` means for the user; retryable even when it is not one we know."""
+        self._drop_if_stuck(exc)
+        return cannot_write(self.path, exc) or StoreUnavailable(
+            f"{doing} {self.path}: {exc}", hint=RETRIED
+        )
+
+    def _drop_if_stuck(self, exc: sqlite3.Error) -> None:
+        """Close a connection that would stay broken after the cause is fixed.
+
+        SQLite falls back to a read-only handle when it cannot open the file for writing
+        (mode, `chattr +i`, a read-only mount), and keeps it: without a fresh connection a
+        worker would go on failing after the file became writable again.
+        """
+        if stuck_connection(exc):
+            self.close()
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        """Roll back if a transaction is still open (SQLITE_FULL and I/O errors end it)."""
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; a file that cannot be written now raises StoreUnavailable."""
         conn = self.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"the store {self.path} is busy or locked: {exc}") from exc
+            raise self._unavailable(exc, "cannot start writing to the store") from exc
         try:
             yield conn
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            unavailable = cannot_write(self.path, exc)
+            if unavailable is None:
+                raise
+            self._drop_if_stuck(exc)
+            raise unavailable from exc
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
         try:
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            conn.execute("ROLLBACK")
-            raise StoreUnavailable(f"cannot commit to the store {self.path}: {exc}") from exc
+            self._rollback(conn)
+            raise self._unavailable(exc, "cannot commit to the store") from exc
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         try:
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise StoreUnavailable(f"the store {self.path} is locked: {exc}") from exc
-            raise
+            unavailable = cannot_write(self.path, exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
+
+    def _advance(
+        self,
+        tx: sqlite3.Connection,
+        doc_id: str,
+        stage: Stage,
+        run: StageResult,
+        assignments: str,
+        params: tuple[Any, ...],
+    ) -> None:
+        """UPDATE the document if `run` owns `stage` and it is in its input status.
+
+        Compare-and-set in one statement (the transaction holds SQLite's write lock):
+        the document must be in the stage's input status and the stage's recorded run
+        must be the caller's (or none recorded). Otherwise StaleRun, and the caller's
+        transaction is rolled back: nothing changes.
+        """
+        cur = tx.execute(
+            f"UPDATE documents SET {assignments} WHERE id = ? AND status = ? AND NOT EXISTS"
+            " (SELECT 1 FROM stage_runs WHERE doc_id = ? AND stage = ? AND task_id IS NOT ?)",
+            (*params, doc_id, INPUT_STATUS[stage], doc_id, str(stage), run.task_id),
+        )
+        if cur.rowcount == 1:
+            return
+        row = tx.execute(
+            "SELECT d.status, r.task_id FROM documents AS d LEFT JOIN stage_runs AS r"
+            " ON r.doc_id = d.id AND r.stage = ? WHERE d.id = ?",
+            (str(stage), doc_id),
+        ).fetchone()
+        if row is None:
+            raise DocumentNotFound(f"no document {doc_id!r} in the store {self.path}")
+        raise StaleRun(doc_id, str(stage), run.task_id, row["task_id"], row["status"])
 
     # ---- schema ---------------------------------------------------------------
     def migrate(self) -> int:
         conn = self.conn
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        except sqlite3.OperationalError as exc:
+            unavailable = cannot_write(self.path, exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
         current = int(row[0] or 0)
         for version, sql in migration_scripts("sqlite"):
             if version <= current:
@@ -179,16 +259,19 @@ class SQLiteStore:
 
     def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None:
         with self._write() as tx:
-            tx.execute(
-                "UPDATE documents SET article = ?, title = ?, published = ?, status = ?,"
-                " stage = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
+            self._advance(
+                tx,
+                doc_id,
+                Stage.parse,
+                run,
+                "article = ?, title = ?, published = ?, status = ?,"
+                " stage = NULL, last_error = NULL, updated_at = ?",
                 (
                     article.model_dump_json(),
                     article.title,
                     article.published,
                     Status.parsed,
                     time.time(),
-                    doc_id,
                 ),
             )
             self._upsert_run(tx, doc_id, run)
@@ -198,21 +281,33 @@ class SQLiteStore:
     ) -> None:
         payload = json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
         with self._write() as tx:
-            tx.execute(
-                "UPDATE documents SET mentions = ?, tag_version = ?, status = ?, stage = NULL,"
-                " last_error = NULL, updated_at = ? WHERE id = ?",
-                (payload, tag_version, Status.tagged, time.time(), doc_id),
+            self._advance(
+                tx,
+                doc_id,
+                Stage.tag,
+                run,
+                "mentions = ?, tag_version = ?, status = ?, stage = NULL,"
+                " last_error = NULL, updated_at = ?",
+                (payload, tag_version, Status.tagged, time.time()),
             )
             self._upsert_run(tx, doc_id, run)
 
     def index_document(self, doc_id: str, run: StageResult) -> None:
         now = time.time()
         with self._write() as tx:
+            # the status moves first: a run that does not own the stage stops here
+            self._advance(
+                tx,
+                doc_id,
+                Stage.index,
+                run,
+                "status = ?, stage = NULL, last_error = NULL, updated_at = ?,"
+                " indexed_at = coalesce(indexed_at, ?)",
+                (Status.indexed, now, now),
+            )
             row = tx.execute(
                 "SELECT rowid, article, mentions FROM documents WHERE id = ?", (doc_id,)
             ).fetchone()
-            if row is None:
-                raise DocumentNotFound(f"no document {doc_id!r} in the store {self.path}")
             rowid = row["rowid"]
             article = Article.model_validate_json(row["article"]) if row["article"] else Article()
             mentions = MENTIONS.validate_json(row["mentions"]) if row["mentions"] else []
@@ -238,11 +333,6 @@ class SQLiteStore:
             tx.execute(
                 "INSERT INTO documents_fts (rowid, doc_id, title, body) VALUES (?, ?, ?, ?)",
                 (rowid, doc_id, article.title, article.body),
-            )
-            tx.execute(
-                "UPDATE documents SET status = ?, stage = NULL, last_error = NULL,"
-                " updated_at = ?, indexed_at = coalesce(indexed_at, ?) WHERE id = ?",
-                (Status.indexed, now, now, doc_id),
             )
             self._upsert_run(tx, doc_id, run)
 
@@ -295,19 +385,25 @@ class SQLiteStore:
 
     def mark_failed(self, doc_id: str, run: StageResult) -> None:
         with self._write() as tx:
-            tx.execute(
-                "UPDATE documents SET status = ?, stage = ?, last_error = ?,"
-                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                (Status.failed, run.stage, run.error, time.time(), doc_id),
+            self._advance(
+                tx,
+                doc_id,
+                run.stage,
+                run,
+                "status = ?, stage = ?, last_error = ?, attempts = attempts + 1, updated_at = ?",
+                (Status.failed, str(run.stage), run.error, time.time()),
             )
             self._upsert_run(tx, doc_id, run)
 
     def record_attempt(self, doc_id: str, run: StageResult) -> None:
         with self._write() as tx:
-            tx.execute(
-                "UPDATE documents SET attempts = attempts + 1, last_error = ?, updated_at = ?"
-                " WHERE id = ?",
-                (run.error, time.time(), doc_id),
+            self._advance(
+                tx,
+                doc_id,
+                run.stage,
+                run,
+                "attempts = attempts + 1, last_error = ?, updated_at = ?",
+                (run.error, time.time()),
             )
             self._upsert_run(tx, doc_id, run)
 

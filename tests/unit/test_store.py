@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tasks.errors import StaleRun
 from tasks.models import Article, Mention, RawArticle, Stage, Status
 from tasks.store import StageResult, Store, open_store
 from tests.conftest import POSTGRES_URL
@@ -86,6 +87,9 @@ def test_indexing_twice_changes_nothing(store: Store) -> None:
     doc_id = add(store)
     index(store, doc_id, "Fidan", ["Fidan met Rubio."], [fidan(0), fidan(7)])
     before = (store.entities(), store.search("Rubio"))
+    with pytest.raises(StaleRun):  # the document is indexed already: it says so
+        store.index_document(doc_id, run(Stage.index))
+    store.reset_to(doc_id, Status.tagged)  # `docflow reprocess --from index`
     store.index_document(doc_id, run(Stage.index))
     after = (store.entities(), store.search("Rubio"))
     assert before[0] == after[0]
@@ -170,3 +174,94 @@ def test_rejected_files_are_kept_with_their_reason(store: Store) -> None:
 def test_migrations_are_versioned_and_run_once(store: Store) -> None:
     version = store.migrate()
     assert version >= 1 and store.migrate() == version
+
+
+# ---- every outcome is a compare-and-set on the run that owns the stage -----------------
+
+
+def lease(stage: Stage, task_id: str, error: str | None = None) -> StageResult:
+    return StageResult(
+        stage=stage,
+        worker=f"{task_id}@host",
+        task_id=task_id,
+        started=time.time(),
+        duration_ms=3.0,
+        error=error,
+    )
+
+
+def indexed_by_run_b(store: Store) -> str:
+    """A document whose tag run A lost its lease: the sweep resent it, run B indexed it."""
+    doc_id = add(store)
+    store.start_stage(doc_id, lease(Stage.parse, "parse-1"))
+    store.save_parsed(
+        doc_id, Article(title="Fidan", paragraphs=["Fidan spoke."]), lease(Stage.parse, "parse-1")
+    )
+    store.start_stage(doc_id, lease(Stage.tag, "run-a"))  # then run A froze
+    store.start_stage(doc_id, lease(Stage.tag, "run-b"))
+    store.save_tags(doc_id, [fidan(0)], "v1", lease(Stage.tag, "run-b"))
+    store.start_stage(doc_id, lease(Stage.index, "run-b-index"))
+    store.index_document(doc_id, lease(Stage.index, "run-b-index"))
+    return doc_id
+
+
+LATE_WRITES = {
+    "mark_failed": lambda store, doc_id, late: store.mark_failed(doc_id, late),
+    "save_tags": lambda store, doc_id, late: store.save_tags(doc_id, [], "v0", late),
+    "record_attempt": lambda store, doc_id, late: store.record_attempt(doc_id, late),
+}
+
+
+@pytest.mark.parametrize("write", sorted(LATE_WRITES))
+def test_a_late_write_from_a_run_that_lost_its_lease_changes_nothing_and_says_it_lost(
+    store: Store, write: str
+) -> None:
+    doc_id = indexed_by_run_b(store)
+    before = (store.get_document(doc_id), store.stage_runs(doc_id), store.entities())
+    late = lease(Stage.tag, "run-a", error="TaggingError: SoftTimeLimitExceeded()")
+    with pytest.raises(StaleRun) as lost:
+        LATE_WRITES[write](store, doc_id, late)
+    assert (lost.value.owner, lost.value.status, lost.value.task_id) == (
+        "run-b",
+        "indexed",
+        "run-a",
+    )
+    assert (store.get_document(doc_id), store.stage_runs(doc_id), store.entities()) == before
+    doc = store.get_document(doc_id)
+    assert (doc.status, doc.last_error, doc.stage) == (Status.indexed, None, None)
+    runs = {r.stage: r for r in store.stage_runs(doc_id)}
+    assert (runs["tag"].task_id, runs["tag"].error) == ("run-b", None)
+
+
+def test_a_run_that_lost_its_lease_cannot_write_even_while_the_status_still_matches(
+    store: Store,
+) -> None:
+    doc_id = add(store)
+    store.save_parsed(doc_id, Article(title="T", paragraphs=["Fidan."]), lease(Stage.parse, "p"))
+    store.start_stage(doc_id, lease(Stage.tag, "run-a"))
+    store.start_stage(doc_id, lease(Stage.tag, "run-b"))  # the document is still `parsed`
+    with pytest.raises(StaleRun) as lost:
+        store.save_tags(doc_id, [fidan(0)], "v1", lease(Stage.tag, "run-a"))
+    assert (lost.value.owner, lost.value.status) == ("run-b", "parsed")
+    assert store.get_document(doc_id).status is Status.parsed
+    with pytest.raises(StaleRun):
+        store.mark_failed(doc_id, lease(Stage.tag, "run-a", error="late"))
+    store.save_tags(doc_id, [fidan(0)], "v1", lease(Stage.tag, "run-b"))  # the owner wins
+    assert store.get_document(doc_id).status is Status.tagged
+
+
+def test_the_run_that_owns_a_stage_records_its_retries_and_then_its_failure(store: Store) -> None:
+    doc_id = add(store)
+    store.start_stage(doc_id, lease(Stage.parse, "task-1"))
+    store.record_attempt(doc_id, lease(Stage.parse, "task-1", error="StoreUnavailable: busy"))
+    store.start_stage(doc_id, lease(Stage.parse, "task-1"))  # the retry: same task id
+    store.mark_failed(doc_id, lease(Stage.parse, "task-1", error="ParseError: no text"))
+    doc = store.get_document(doc_id)
+    assert (doc.status, doc.stage, doc.last_error) == (
+        Status.failed,
+        "parse",
+        "ParseError: no text",
+    )
+    with pytest.raises(StaleRun):  # failed is final: even its own late write changes nothing
+        store.record_attempt(doc_id, lease(Stage.parse, "task-1", error="again"))
+    assert store.get_document(doc_id).last_error == "ParseError: no text"

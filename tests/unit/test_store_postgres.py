@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tasks.errors import StoreUnavailable
+from tasks.errors import StaleRun, StoreUnavailable
 from tasks.models import Article, Mention, RawArticle, Stage, Status
 from tasks.store import StageResult, open_store
 from tests.conftest import POSTGRES_URL
@@ -61,6 +61,17 @@ def stores(url: str, schema: str) -> Iterator[Callable[[], Any]]:
 def run(stage: Stage) -> StageResult:
     return StageResult(
         stage=stage, worker="w1@host", task_id="t1", started=time.time(), duration_ms=1.0
+    )
+
+
+def lease(stage: Stage, task_id: str, error: str | None = None) -> StageResult:
+    return StageResult(
+        stage=stage,
+        worker="w@host",
+        task_id=task_id,
+        started=time.time(),
+        duration_ms=1.0,
+        error=error,
     )
 
 
@@ -205,10 +216,13 @@ def test_concurrent_indexing_of_documents_sharing_entities_keeps_exact_counts(st
         "Marco Rubio": (8, 8),
         "Ankara": (4, 4),
     }
-    index_all()  # idempotent, even when every indexer runs again at once
+    for doc_id in ids:  # reprocessed from index: idempotent, every indexer again at once
+        setup.reset_to(doc_id, Status.tagged)
+    index_all()
     assert counts() == {"Hakan Fidan": (8, 16), "Marco Rubio": (8, 8), "Ankara": (4, 4)}
 
     for doc_id in ids:  # re-tagged: Fidan once, no Rubio, no Ankara
+        setup.reset_to(doc_id, Status.parsed)
         setup.save_tags(doc_id, [mention("Fidan", 0, "Hakan Fidan")], "v2", run(Stage.tag))
     index_all()
     assert counts() == {"Hakan Fidan": (8, 8)}
@@ -225,11 +239,94 @@ def test_the_same_document_indexed_by_several_workers_at_once_counts_once(stores
     setup.save_tags(doc_id, found, "v1", run(Stage.tag))
     workers = [stores() for _ in range(THREADS)]
 
-    in_threads(THREADS, lambda i: workers[i].index_document(doc_id, run(Stage.index)))
+    def index(i: int) -> str:
+        try:
+            workers[i].index_document(doc_id, run(Stage.index))
+        except StaleRun:
+            return "stale"
+        return "indexed"
 
+    outcomes = in_threads(THREADS, index)
+
+    # one copy indexes it; every other copy finds it indexed and writes nothing
+    assert sorted(outcomes) == ["indexed"] + ["stale"] * (THREADS - 1)
     ((name, documents, mentions),) = [(e.name, e.documents, e.mentions) for e in setup.entities()]
     assert (name, documents, mentions) == ("Hakan Fidan", 1, 2)
     assert [h.id for h in setup.search("Fidan")] == [doc_id]
+
+
+def test_a_stale_failure_racing_a_new_lease_never_lands_beside_the_new_runs_outcome(
+    stores,
+) -> None:
+    # run A fails its tag stage while the sweep's run B takes the stage and tags it:
+    # whatever the interleaving, exactly one of the two outcomes is written
+    setup = stores()
+    setup.migrate()
+    ids = []
+    for i in range(THREADS):
+        article, digest = raw(f"raced story {i}")
+        doc_id, _ = setup.add_document(article, digest, "trace", run(Stage.ingest))
+        setup.save_parsed(doc_id, Article(title="T", paragraphs=["p"]), run(Stage.parse))
+        setup.start_stage(doc_id, lease(Stage.tag, "run-a"))
+        ids.append(doc_id)
+    workers = [stores() for _ in range(2 * THREADS)]
+
+    def race(i: int) -> str:
+        doc_id, store = ids[i // 2], workers[i]
+        try:
+            if i % 2:
+                store.mark_failed(doc_id, lease(Stage.tag, "run-a", "late failure"))
+                return "a"
+            store.start_stage(doc_id, lease(Stage.tag, "run-b"))
+            store.save_tags(doc_id, [], "v1", lease(Stage.tag, "run-b"))
+            return "b"
+        except StaleRun:
+            return "stale"
+
+    outcomes = in_threads(2 * THREADS, race)
+
+    for n, doc_id in enumerate(ids):
+        pair = sorted(outcomes[2 * n : 2 * n + 2])
+        status = setup.get_document(doc_id).status
+        assert pair in (["a", "stale"], ["b", "stale"]), pair
+        assert status is (Status.failed if "a" in pair else Status.tagged)
+
+
+def test_a_read_only_server_is_retryable_and_says_what_to_do(url: str, schema: str) -> None:
+    writable = PostgresStore(url, schema=schema)
+    writable.migrate()
+    writable.close()
+    joiner = "&" if "?" in url else "?"
+    read_only = PostgresStore(
+        f"{url}{joiner}options=-c%20default_transaction_read_only%3Don", schema=schema
+    )
+    try:
+        assert read_only.counts()["received"] == 0  # reads still work
+        with pytest.raises(StoreUnavailable) as caught:
+            read_only.record_rejected("big.txt", "too big")
+    finally:
+        read_only.close()
+    message = caught.value.describe()
+    assert "read-only" in message and "primary" in message, message
+    assert postgres.mask_url(url) in message
+
+
+@pytest.mark.parametrize(
+    ("error", "advice"),
+    [
+        ("DiskFull", "disk is full"),
+        ("TooManyConnections", "max_connections"),
+        ("ReadOnlySqlTransaction", "primary"),
+        ("AdminShutdown", "shutting down"),
+    ],
+)
+def test_a_server_that_cannot_take_writes_now_gets_advice_for_its_sqlstate(
+    error: str, advice: str
+) -> None:
+    store = PostgresStore("postgresql://docflow@db.example/docflow", schema="anywhere")
+    unavailable = store._unavailable(getattr(psycopg.errors, error)("server said no"))
+    assert isinstance(unavailable, StoreUnavailable)
+    assert advice in unavailable.describe() and "db.example" in unavailable.describe()
 
 
 def test_several_workers_migrating_at_once_apply_each_migration_once(stores) -> None:
