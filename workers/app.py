@@ -6,15 +6,57 @@ imported here so every process that loads the app registers them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 from kombu import Exchange, Queue
 
+from tasks.errors import ConfigError
 from tasks.models import Stage
 from workers.settings import Settings, get_settings
 
 QUEUES: tuple[str, ...] = tuple(s.value for s in Stage)
-#: what `celery -A workers.app worker` uses when no broker is configured or published
-FALLBACK_BROKER = "redis://127.0.0.1:6379/0"
+#: the app's broker URL when none is configured (DOCFLOW_BROKER_URL) or published by a
+#: live `docflow up`/`run` on the data dir. Celery needs some URL; this one names no host
+#: (`.invalid` never resolves), and the app refuses to publish while it is in place.
+NO_BROKER = "redis://no-broker-configured.invalid/0"
+NO_BROKER_MESSAGE = (
+    "no broker is configured: DOCFLOW_BROKER_URL is not set and no `docflow up` runs on "
+    "this data dir"
+)
+NO_BROKER_HINT = "set DOCFLOW_BROKER_URL=redis://host:6379/0, or start `docflow up`"
+
+
+def no_broker_error() -> ConfigError:
+    return ConfigError(NO_BROKER_MESSAGE, hint=NO_BROKER_HINT)
+
+
+def is_unconfigured(url: object) -> bool:
+    """Is this the NO_BROKER sentinel (or no URL at all)?"""
+    text = str(url or "")
+    return not text or "no-broker-configured.invalid" in text
+
+
+class DocflowCelery(Celery):
+    """Celery, except that nothing is published to a broker nobody configured.
+
+    Every publish (a stage's message, a retry, a chain) goes through `send_task`; while
+    the broker URL is the NO_BROKER sentinel it raises ConfigError instead of connecting
+    anywhere. An explicit `connection=` (the sweep's, `docflow up`'s) is checked too.
+    """
+
+    def send_task(self, *args: Any, **kwargs: Any) -> Any:
+        connection = kwargs.get("connection")
+        producer = kwargs.get("producer")
+        if connection is not None:
+            target = connection.as_uri()
+        elif producer is not None:
+            target = producer.connection.as_uri()
+        else:
+            target = self.conf.broker_url
+        if is_unconfigured(target):
+            raise no_broker_error()
+        return super().send_task(*args, **kwargs)
 
 
 def celery_config(settings: Settings) -> dict[str, object]:
@@ -37,7 +79,7 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "retry_on_timeout": True,
     }
     return {
-        "broker_url": settings.resolved_broker_url() or FALLBACK_BROKER,
+        "broker_url": settings.resolved_broker_url() or NO_BROKER,
         "broker_transport_options": transport,
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
@@ -89,7 +131,7 @@ def celery_config(settings: Settings) -> dict[str, object]:
 
 
 def create_app(settings: Settings | None = None) -> Celery:
-    app = Celery("docflow")
+    app = DocflowCelery("docflow")
     app.config_from_object(celery_config(settings or get_settings()))
     return app
 

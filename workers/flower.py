@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
+    if settings.resolved_broker_url() is None:  # never watch a broker nobody configured
+        from workers.app import no_broker_error
+
+        raise SystemExit(f"docflow: error: {no_broker_error().describe()}")
     os.environ.update(flower_env(settings))
     args = list(sys.argv[1:] if argv is None else argv)
     if not any(a.startswith("--port") for a in args):
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         args.append(f"--logging={settings.log_level.lower()}")
     structlog.get_logger("docflow.flower").info(
         "flower_starting",
-        broker=mask_url(settings.resolved_broker_url()) or "redis://127.0.0.1:6379/0",
+        broker=mask_url(settings.resolved_broker_url()),
         auth="basic" if os.environ.get("FLOWER_BASIC_AUTH") else "none",
         unauthenticated_api=os.environ.get("FLOWER_UNAUTHENTICATED_API", "false"),
         options=args,

@@ -22,7 +22,9 @@ import structlog
 from structlog.typing import EventDict, Processor
 
 #: scheme://user:PASSWORD@host -> scheme://user:***@host
-_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)[^@\s]+@")
+_URL_PASSWORD = re.compile(
+    r"((?<![a-zA-Z0-9+.\-])[a-zA-Z][a-zA-Z0-9+.\-]*+://[^:/@\s]*:)[^@\s]{1,1024}@"
+)
 #: password=..., secret: ..., token=... in free text
 _PAIR_SECRET = re.compile(
     r"(?i)\b((?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key)[\"']?\s*[=:]\s*[\"']?)([^\s&\"',;]+)"
@@ -77,20 +79,8 @@ def redact(_: Any, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
-def ingest_argsrepr(args: Any) -> str:
-    """How a docflow.ingest call shows in events and Flower: the file name and its size.
-
-    The task's arguments are (file name, base64 bytes); the bytes never leave the message.
-    """
-    items = list(args) if isinstance(args, list | tuple) else [args]
-    name = items[0] if items else None
-    data = items[1] if len(items) > 1 else None
-    size = f"<{len(data) * 3 // 4} bytes>" if isinstance(data, str | bytes) else "<no data>"
-    return f"({name!r}, {size!r})" if len(items) > 1 else f"({name!r},)"
-
-
 def set_node(name: str | None) -> None:
-    """The worker node name (e.g. docflow@host) added to every record of this process."""
+    """The worker node name (e.g. docflow-all-4242@host) added to every record of this process."""
     global _node
     _node = name
 

@@ -1,9 +1,7 @@
-"""Thin Celery tasks around the pure stages in `tasks/`: docflow.ingest/parse/tag/index."""
+"""Thin Celery tasks around the pure stages in `tasks/`: docflow.parse/tag/index."""
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import random
 import time
 import uuid
@@ -15,8 +13,13 @@ import structlog
 from celery import Task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 
-from tasks.errors import DocumentNotFound, PermanentError, RetryableError, StoreUnavailable
-from tasks.ingest import display_name, ingest_file
+from tasks.errors import (
+    DocumentNotFound,
+    PermanentError,
+    RetryableError,
+    StaleRun,
+    StoreUnavailable,
+)
 from tasks.models import (
     NEXT_STAGE,
     DocumentRecord,
@@ -28,20 +31,14 @@ from tasks.models import (
 )
 from tasks.parse import parse_article
 from tasks.store import StageResult, Store
+from tasks.store.base import INPUT_STATUS
 from workers import task_events
 from workers.app import app
-from workers.logging import ingest_argsrepr
 from workers.resources import get_store, get_tagger
 from workers.settings import get_settings
 
 log = structlog.get_logger("docflow.pipeline")
 
-#: the status a document must be in for a stage to run on it
-INPUT_STATUS: dict[Stage, Status] = {
-    Stage.parse: Status.received,
-    Stage.tag: Status.parsed,
-    Stage.index: Status.tagged,
-}
 #: unexpected exceptions (bugs), soft time-outs and lost runs (the worker process died:
 #: crash, out of memory, hard time limit) together get this many tries in all
 MAX_CRASH_ATTEMPTS = 3
@@ -242,6 +239,8 @@ def run_stage(
         _fail(call, store, doc_id, result(error, starts), RuntimeError(error))
     try:
         doc = work(store, doc, result)
+    except StaleRun as exc:
+        _superseded(call, exc)
     except PermanentError as exc:
         _fail(call, store, doc_id, result(exc.describe()), exc)
     except RetryableError as exc:
@@ -344,10 +343,31 @@ def lost_run(
     return "the worker process running it died (a crash, out of memory, or killed)"
 
 
+def _superseded(call: StageCall, stale: StaleRun, error: str | None = None) -> NoReturn:
+    """This run lost the stage (the document moved on, or another run owns it): stop.
+
+    The store refused the write, so nothing changed; the run that owns the stage carries
+    on. Neither a failure nor a retry: the message is acknowledged and dropped.
+    """
+    log.info(
+        "stage_superseded",
+        owner_task_id=stale.owner,
+        status=stale.status,
+        error=error,
+        reason="another run owns this stage or moved the document on; nothing written",
+    )
+    if call.inline:
+        raise _Stop("ignored")
+    raise Ignore()
+
+
 def _fail(
     call: StageCall, store: Store, doc_id: str, run: StageResult, exc: BaseException
 ) -> NoReturn:
-    store.mark_failed(doc_id, run)
+    try:
+        store.mark_failed(doc_id, run)
+    except StaleRun as stale:  # a late failure never overwrites another run's outcome
+        _superseded(call, stale, run.error)
     log.warning(
         "document_failed",
         error=run.error,
@@ -423,16 +443,19 @@ def _retry_or_fail(
         )
         exhausted = retries - crashes >= budget
     run = result(message)
-    with contextlib.suppress(RetryableError, DocumentNotFound):
-        if store.get_document(doc_id).status is not INPUT_STATUS[run.stage]:
-            log.info("stage_superseded", error=message, reason="another run moved it on")
-            if call.inline:
-                raise _Stop("ignored")
-            raise Ignore()  # a second copy of this chain already finished or failed it
+    # Both writes below are compare-and-set on this run's lease: if a second copy of the
+    # chain (or a newer run of this stage) finished or owns it, they raise StaleRun.
     if exhausted:
         _fail(call, store, doc_id, run, cause or exc)
-    with contextlib.suppress(RetryableError):  # the store is down: the retry is what matters
+    try:
         store.record_attempt(doc_id, run)
+    except StaleRun as stale:
+        _superseded(call, stale, message)
+    except DocumentNotFound:
+        log.error("document_missing", reason="not in the store; nothing to do")
+        raise _Stop("ignored") from None
+    except RetryableError:  # the store is down: the retry is what matters
+        pass
     countdown = backoff(crashes if crash else retries - crashes)
     log.warning(
         "stage_retry",
@@ -495,75 +518,28 @@ def index(self: Task, doc_id: str, crashes: int = 0) -> str:
 STAGE_TASKS: dict[Stage, Task] = {Stage.parse: parse, Stage.tag: tag, Stage.index: index}
 
 
-def enqueue_chain(doc_id: str, trace_id: str, start: Stage = Stage.parse) -> None:
+def enqueue_chain(
+    doc_id: str, trace_id: str, start: Stage = Stage.parse, *, connection: Any = None
+) -> None:
     """Send the document on from `start`: that stage's message, carrying the trace id.
 
     The stages after it follow from the task itself (inline, or a message each), so a
-    document never has more than one message in flight.
+    document never has more than one message in flight. `connection` (a kombu connection)
+    publishes to that broker instead of the app's configured one.
     """
-    STAGE_TASKS[start].apply_async((doc_id,), headers={"trace_id": trace_id})
+    options: dict[str, Any] = {"connection": connection} if connection is not None else {}
+    STAGE_TASKS[start].apply_async((doc_id,), headers={"trace_id": trace_id}, **options)
 
 
-def enqueue_from_status(doc_id: str, trace_id: str, status: Status) -> bool:
+def enqueue_from_status(
+    doc_id: str, trace_id: str, status: Status, *, connection: Any = None
+) -> bool:
     """Enqueue whatever stages remain for a document in `status`; False if none remain."""
     stage = NEXT_STAGE.get(status)
     if stage is None or stage is Stage.ingest:
         return False
-    enqueue_chain(doc_id, trace_id, stage)
+    enqueue_chain(doc_id, trace_id, stage, connection=connection)
     return True
-
-
-@app.task(name="docflow.ingest", bind=True, acks_late=True)
-def ingest(self: Task, name: str, data_b64: str) -> dict[str, Any]:
-    """Take one file's name and base64 bytes; record its articles; start their chains."""
-    started = time.time()
-    name = display_name(name)  # never a raw newline or escape sequence in logs or the store
-    structlog.contextvars.bind_contextvars(
-        task_id=self.request.id, stage="ingest", worker=self.request.hostname, source=name
-    )
-    store = get_store()
-    try:
-        result = ingest_file(
-            store,
-            name,
-            base64.b64decode(data_b64),
-            max_bytes=get_settings().max_file_bytes,
-            worker=self.request.hostname,
-            task_id=self.request.id,
-        )
-    except PermanentError as exc:
-        store.record_rejected(name, exc.describe())
-        log.warning("file_rejected", error=exc.describe())
-        return IngestResult(source=name, errors=[exc.describe()]).model_dump()
-    except RetryableError as exc:
-        # the file's bytes live only in this message: ride out a store outage as the
-        # stages do, and say loudly if it is given up
-        limit = (
-            STORE_DOWN_RETRIES if isinstance(exc, StoreUnavailable) else get_settings().max_retries
-        )
-        if self.request.retries >= limit:
-            log.error("file_lost", error=exc.describe(), hint="drop the file again")
-        raise self.retry(
-            exc=exc,
-            countdown=backoff(self.request.retries),
-            max_retries=limit,
-            argsrepr=ingest_argsrepr((name, data_b64)),
-        ) from exc
-    start_chains(result)
-    log.info(
-        "file_ingested",
-        articles=len(result.new_ids),
-        duplicates=len(result.duplicate_ids),
-        errors=len(result.errors),
-        duration_ms=round((time.time() - started) * 1000, 2),
-    )
-    return result.model_dump()
-
-
-def send_ingest(name: str, data: bytes) -> Any:
-    """Enqueue one file for docflow.ingest; events and Flower show its name and size only."""
-    args = (name, base64.b64encode(data).decode("ascii"))
-    return ingest.apply_async(args, argsrepr=ingest_argsrepr(args))
 
 
 def start_chains(result: IngestResult) -> None:

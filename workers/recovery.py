@@ -16,11 +16,14 @@ Every worker's main process runs two small threads:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import secrets
 import signal
 import socket
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -29,7 +32,7 @@ from celery import signals
 
 from tasks.store import open_store
 from workers.settings import Settings, get_settings
-from workers.sweeper import Lease, StallDetector, SweepThread, sweep
+from workers.sweeper import Enqueue, Lease, StallDetector, SweepThread, sweep
 
 log = structlog.get_logger("docflow.recovery")
 LOCK_KEY = "docflow:sweep-lock"
@@ -76,7 +79,7 @@ def recover_once(
             if not client.set(LOCK_KEY, owner, nx=True, ex=interval):
                 return []
         older = settings.stuck_after_s if older_than_s is None else older_than_s
-        return _sweep_with(client, settings, older, force)
+        return _sweep_with(client, broker_url, settings, older, force)
 
 
 def _depths(client: redis.Redis, queues: tuple[str, ...] | list[str]) -> dict[str, int]:
@@ -87,14 +90,37 @@ def _depths(client: redis.Redis, queues: tuple[str, ...] | list[str]) -> dict[st
     return dict(zip(queues, (int(n) for n in pipe.execute()), strict=True))
 
 
-def _sweep_with(client: redis.Redis, settings: Settings, older: float, force: bool) -> list[str]:
-    from workers.app import QUEUES
+@contextlib.contextmanager
+def publisher(broker_url: str) -> Iterator[Enqueue]:
+    """`enqueue_from_status` bound to a connection to `broker_url`, whatever the app's.
+
+    The sweep publishes to the broker it swept (the one it was given), never to whatever
+    the Celery app of the calling process happens to point at (`docflow up`'s own app
+    may have none: see workers.app.NO_BROKER).
+    """
+    from workers.app import app
     from workers.pipeline import enqueue_from_status
+
+    with app.connection_for_write(broker_url) as connection:
+        yield functools.partial(enqueue_from_status, connection=connection)
+
+
+def _sweep_with(
+    client: redis.Redis, broker_url: str, settings: Settings, older: float, force: bool
+) -> list[str]:
+    with publisher(broker_url) as enqueue:
+        return _sweep_into(client, enqueue, settings, older, force)
+
+
+def _sweep_into(
+    client: redis.Redis, enqueue: Enqueue, settings: Settings, older: float, force: bool
+) -> list[str]:
+    from workers.app import QUEUES
 
     store = open_store(settings.store, migrate=False)
     try:
         if force:
-            return sweep(store, enqueue_from_status, older, None, force=True)
+            return sweep(store, enqueue, older, None, force=True)
         lease = Lease(
             settings.task_time_limit_s + LEASE_SLACK_S,
             alive_workers(client),
@@ -107,7 +133,7 @@ def _sweep_with(client: redis.Redis, settings: Settings, older: float, force: bo
 
         return sweep(
             store,
-            enqueue_from_status,
+            enqueue,
             older,
             _depths(client, QUEUES),
             lease=lease,
@@ -115,6 +141,72 @@ def _sweep_with(client: redis.Redis, settings: Settings, older: float, force: bo
         )
     finally:
         store.close()
+
+
+#: this process's mark in its heartbeat value: tells "mine" from a reused pid
+_OWNER_TOKEN = secrets.token_hex(6)
+
+
+def heartbeat_value() -> str:
+    """What a worker's heartbeat key holds: who beats (pid, host, token) and when."""
+    return json.dumps(
+        {"pid": os.getpid(), "host": socket.gethostname(), "token": _OWNER_TOKEN, "at": time.time()}
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def node_owner(raw: bytes | str | None) -> dict[str, Any] | None:
+    """The live process (other than this one) that a heartbeat value names, if any.
+
+    None when the key is empty, is this process's own, or names a process on this host
+    that is gone (a killed worker whose key has not lapsed yet: its name may be reused).
+    """
+    if raw is None:
+        return None
+    try:
+        owner = json.loads(raw)
+    except ValueError:
+        return {"pid": None, "host": None}
+    if not isinstance(owner, dict):
+        return {"pid": None, "host": None}
+    if owner.get("token") == _OWNER_TOKEN and owner.get("pid") == os.getpid():
+        return None
+    pid = owner.get("pid")
+    here = owner.get("host") == socket.gethostname()
+    if here and isinstance(pid, int) and (pid == os.getpid() or not _pid_alive(pid)):
+        return None
+    return owner
+
+
+def claim_node(url: str, node: str) -> dict[str, Any] | None:
+    """Take the heartbeat key of `node` for this process; the other owner if it is taken.
+
+    Called when a worker starts, before it consumes anything: a node name whose heartbeat
+    is alive and owned by another live process is refused (two workers sharing a name
+    would keep each other's leases alive). An unreachable broker is not a refusal: the
+    worker's own connection retries say so.
+    """
+    key = f"{HEARTBEAT_PREFIX}{node}"
+    try:
+        with redis_client(url) as client:
+            if client.set(key, heartbeat_value(), nx=True, ex=HEARTBEAT_TTL_S):
+                return None
+            owner = node_owner(client.get(key))
+            if owner is None:
+                client.set(key, heartbeat_value(), ex=HEARTBEAT_TTL_S)
+            return owner
+    except redis.RedisError as exc:
+        log.warning("node_claim_skipped", node=node, error=f"{type(exc).__name__}: {exc}")
+        return None
 
 
 class Heartbeat:
@@ -131,8 +223,7 @@ class Heartbeat:
     def beat(self) -> None:
         from celery.worker import state
 
-        value = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "at": time.time()})
-        self.client.set(self.key, value, ex=HEARTBEAT_TTL_S)
+        self.client.set(self.key, heartbeat_value(), ex=HEARTBEAT_TTL_S)
         if self.stalled or not self.queues:
             return
         waiting = sum(_depths(self.client, self.queues).values())
@@ -148,8 +239,10 @@ class Heartbeat:
             os.kill(os.getpid(), signal.SIGTERM)
 
     def forget(self) -> None:
+        """Delete the heartbeat key, unless another process beats under this name now."""
         with contextlib.suppress(redis.RedisError):
-            self.client.delete(self.key)
+            if node_owner(self.client.get(self.key)) is None:
+                self.client.delete(self.key)
 
 
 _heartbeat: Heartbeat | None = None
@@ -222,12 +315,23 @@ def _start_threads(sender: Any = None, **_: Any) -> None:
         queues = sorted(sender.app.amqp.queues.consume_from or {})
     except AttributeError:
         queues = []
-    _heartbeat = Heartbeat(url, str(sender.hostname), queues)
+    heartbeat = Heartbeat(url, str(sender.hostname), queues)
     try:
-        _heartbeat.beat()
+        # claimed at start (workers.signals); if it lapsed while the worker started and
+        # another process took the name meanwhile, this one gives way
+        owner = node_owner(heartbeat.client.get(heartbeat.key))
+    except redis.RedisError:
+        owner = None
+    if owner is not None:
+        log.error("node_name_taken", node=heartbeat.node, owner=owner, action="shutting down")
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    _heartbeat = heartbeat
+    try:
+        heartbeat.beat()
     except Exception as exc:  # the thread will keep trying
         log.warning("heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
-    beat = SweepThread(_heartbeat.beat, HEARTBEAT_EVERY_S, name="docflow-heartbeat")
+    beat = SweepThread(heartbeat.beat, HEARTBEAT_EVERY_S, name="docflow-heartbeat")
     beat.start()
     _threads.append(beat)
     if settings.sweep_interval_s > 0:

@@ -8,14 +8,15 @@ so every record logged during the task carries them.
 
 from __future__ import annotations
 
+import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 from celery import signals
 
 from workers import resources
-from workers.logging import configure_logging, ingest_argsrepr, set_node
+from workers.logging import configure_logging, set_node
 from workers.settings import get_settings
 
 log = structlog.get_logger("docflow.worker")
@@ -27,11 +28,45 @@ DOC_TASKS = frozenset({"docflow.parse", "docflow.tag", "docflow.index"})
 _started: dict[str, float] = {}
 
 
+def refuse_start(message: str) -> NoReturn:
+    """One clear line on stderr, and the worker exits before it consumes anything."""
+    sys.stderr.write(f"docflow: error: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(2)
+
+
 @signals.celeryd_init.connect
-def _remember_node(sender: Any = None, **_: Any) -> None:
-    """The worker's node name goes on every record of this worker and its children."""
-    if isinstance(sender, str):
-        set_node(sender)
+def _claim_node(sender: Any = None, instance: Any = None, **_: Any) -> None:
+    """Before the worker connects: a real broker, a node name of its own, and logging.
+
+    * no broker configured (workers.app.NO_BROKER): refused in one line, instead of
+      trying to reach a host that does not exist;
+    * the node name's pid token (workers.nodes) becomes this process's pid;
+    * a node name whose heartbeat is alive and owned by another process is refused
+      (workers.recovery.claim_node): two workers under one name keep each other's
+      leases alive.
+    The node name then goes on every record of this worker and its children.
+    """
+    from workers.app import is_unconfigured, no_broker_error
+    from workers.nodes import expand
+    from workers.recovery import claim_node
+
+    name = str(getattr(instance, "hostname", None) or sender or "")
+    if instance is not None and name:
+        name = expand(name)
+        instance.hostname = name
+        url = instance.app.conf.broker_url
+        if is_unconfigured(url):
+            refuse_start(no_broker_error().describe())
+        if str(url).startswith(("redis://", "rediss://", "redis+socket://")):
+            owner = claim_node(str(url), name)
+            if owner is not None:
+                refuse_start(
+                    f"worker node name {name} is already in use by pid {owner.get('pid')} "
+                    f"on {owner.get('host')} (pass another --name, or stop that worker)"
+                )
+    if name:
+        set_node(name)
 
 
 @signals.celeryd_after_setup.connect
@@ -42,6 +77,25 @@ def _remember_queues(sender: Any = None, instance: Any = None, **_: Any) -> None
     queues = instance.app.amqp.queues.consume_from if instance is not None else None
     if queues:
         _consumes_tag = "tag" in queues
+
+
+@signals.worker_init.connect
+def _check_at_start(sender: Any = None, **_: Any) -> None:
+    """In the worker's main process, before any child forks: refuse to start, in one line,
+    when the spaCy model this worker would load is not installed, or an explicit SQLite
+    store URL points into a folder that does not exist (nothing is loaded or created)."""
+    from tasks.errors import ConfigError
+    from workers.resources import check_model, check_store_location
+
+    app = getattr(sender, "app", None)
+    queues = app.amqp.queues.consume_from if app is not None else None
+    settings = get_settings()
+    try:
+        if not queues or "tag" in queues:
+            check_model(settings.spacy_model)
+        check_store_location(settings)
+    except ConfigError as exc:
+        refuse_start(exc.describe())
 
 
 @signals.setup_logging.connect
@@ -69,17 +123,13 @@ def _process_shutdown(**_: Any) -> None:
 def _carry_trace(
     sender: Any = None, body: Any = None, headers: dict[str, Any] | None = None, **_: Any
 ) -> None:
-    """Copy the bound trace_id into the outgoing headers; keep file bytes out of events."""
+    """Copy the bound trace_id into the outgoing headers."""
     if headers is None:
         return
     if not headers.get("trace_id"):
         trace_id = structlog.contextvars.get_contextvars().get("trace_id")
         if trace_id:
             headers["trace_id"] = trace_id
-    if sender == "docflow.ingest" and isinstance(body, list | tuple) and body:
-        args = body[0]
-        if isinstance(args, list | tuple):
-            headers["argsrepr"] = ingest_argsrepr(args)
 
 
 def header(request: Any, name: str) -> Any:

@@ -17,7 +17,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from tests.conftest import REPO, docflow, docflow_env, wait_until
 from tests.fixtures.cluster import (
     POISON_PATH,
     article,
+    at,
     docflow_background,
     done_events,
     events,
@@ -37,8 +37,10 @@ from tests.fixtures.cluster import (
     sqlite_store,
     start_workers,
     stop,
+    summary_of,
+    unfinished_runs,
     wait_final,
-    wait_ready,
+    wait_nodes,
     write_articles,
 )
 from workers.broker import free_port
@@ -46,31 +48,6 @@ from workers.broker import free_port
 pytestmark = pytest.mark.integration
 
 FAST_SWEEP = {"DOCFLOW_STUCK_AFTER_S": "20", "DOCFLOW_SWEEP_INTERVAL_S": "5"}
-
-
-def summary_of(proc: subprocess.Popen[bytes], log: Path, timeout: float) -> dict:
-    """The JSON summary a background `docflow run --json` printed when it finished."""
-    proc.wait(timeout)
-    text = log.read_text(errors="replace")
-    start = text.rfind("{\n")
-    assert start >= 0, text[-3000:]
-    return json.loads(text[start:])
-
-
-def at(event: dict) -> float:
-    return datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")).timestamp()
-
-
-def unfinished_runs(db: Path, worker: str) -> list[tuple[str, str]]:
-    """(document, stage) of runs a worker started and never recorded an outcome for."""
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        return conn.execute(
-            "SELECT doc_id, stage FROM stage_runs WHERE worker = ? AND duration_ms IS NULL",
-            (worker,),
-        ).fetchall()
-    finally:
-        conn.close()
 
 
 def test_a_worker_sigkilled_mid_batch_loses_no_document_and_indexes_none_twice(
@@ -190,7 +167,7 @@ def test_docflow_up_rides_out_a_redis_restart_with_its_watcher_workers_and_sweep
             os.rename(path, inbox / path.name)
 
     try:
-        assert wait_ready(private_redis.url, "docflow", timeout=90), (
+        assert wait_nodes(private_redis.url, "docflow-", 1, timeout=90), (
             tmp_path / "up.log"
         ).read_text()[-3000:]
         drop(40, "before")

@@ -151,9 +151,9 @@ def test_docflow_up_starts_flower_showing_the_workers(start_up, data_dir: Path) 
         return [w.get("hostname", "") for w in reply.json()["data"]]
 
     # Then it answers and lists the stack's worker
-    assert wait_until(lambda: any(name.startswith("docflow@") for name in workers()), 60), up.log()[
-        -3000:
-    ]
+    assert wait_until(lambda: any(name.startswith("docflow-all-") for name in workers()), 60), (
+        up.log()[-3000:]
+    )
     # And the stack stops cleanly, Flower included
     children = up.descendants()
     assert up.stop() < 15
@@ -173,3 +173,42 @@ def test_a_second_docflow_up_on_the_same_data_dir_is_refused(start_up, data_dir:
     assert first.proc.poll() is None
     assert first.stop() < 15
     assert os.path.exists(data_dir / "docflow.db")
+
+
+def test_docflow_run_beside_a_running_up_uses_its_stack_and_leaves_it_running(
+    start_up, data_dir: Path
+) -> None:
+    """Given `docflow up` on a data dir,
+    When `docflow run seeds/` runs on the same data dir and finishes,
+    Then it used up's broker and workers, `docflow status` still sees `up`, up's state
+    file is still there, `docflow ingest` still finds the broker, and a second
+    `docflow up` on that data dir is refused with one clear line."""
+    up = start_up("--no-flower", "--workers", "1")
+    assert wait_until(up.ready, 30), up.log()[-3000:]
+    state = json.loads((data_dir / "run" / "stack.json").read_text())
+    assert state["pid"] == up.proc.pid
+
+    ran = up.docflow("run", str(REPO / "seeds"), "--json")
+
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["indexed"] == 1
+    assert "using the running `docflow up`" not in ran.stdout  # --json: stdout is the summary
+    assert json.loads((data_dir / "run" / "stack.json").read_text())["pid"] == up.proc.pid
+    status = json.loads(up.docflow("status", "--json").stdout)
+    assert status["broker"].startswith("up at") and status["workers"], status
+    drop = data_dir.parent / "more"
+    drop.mkdir()
+    (drop / "talks.txt").write_text(ARTICLE)
+    sent = up.docflow("ingest", str(drop))
+    assert sent.returncode == 0, sent.stderr
+    store = open_store(f"sqlite:///{data_dir / 'docflow.db'}")
+    assert wait_until(lambda: store.counts()["indexed"] == 2, 60), up.log()[-3000:]
+    second = start_up("--no-flower", "--workers", "1")
+    second.proc.wait(30)
+    assert second.proc.returncode == 2
+    refusal = [line for line in second.log().splitlines() if line.strip()]
+    assert len(refusal) == 1 and "already runs" in refusal[0], refusal
+    assert f"pid {up.proc.pid}" in refusal[0] and state["kind"] == "up"
+    assert up.proc.poll() is None
+    assert up.stop() < 15
+    assert not (data_dir / "run" / "stack.json").exists()

@@ -190,12 +190,6 @@ def test_very_long_values_are_cut() -> None:
     assert len(record["error"]) < dflog.MAX_VALUE_CHARS + 50
 
 
-def test_ingest_arguments_show_the_file_name_and_size_never_the_bytes() -> None:
-    shown = dflog.ingest_argsrepr(("report.txt", "QUJD" * 1000))
-    assert shown == "('report.txt', '<3000 bytes>')"
-    assert "QUJD" not in shown
-
-
 def test_publishing_copies_the_bound_trace_id_into_the_headers() -> None:
     structlog.contextvars.bind_contextvars(trace_id="trace-9")
     headers: dict[str, Any] = {"task": "docflow.tag"}
@@ -204,14 +198,6 @@ def test_publishing_copies_the_bound_trace_id_into_the_headers() -> None:
     explicit: dict[str, Any] = {"trace_id": "mine"}
     signals._carry_trace(sender="docflow.tag", body=(["d1"], {}, {}), headers=explicit)
     assert explicit["trace_id"] == "mine"
-
-
-def test_publishing_an_ingest_replaces_its_argsrepr_with_the_short_form() -> None:
-    headers: dict[str, Any] = {"argsrepr": "('a.txt', 'QUJDREVG...')"}
-    signals._carry_trace(
-        sender="docflow.ingest", body=(["a.txt", "QUJDREVG"], {}, {}), headers=headers
-    )
-    assert headers["argsrepr"] == "('a.txt', '<6 bytes>')"
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,13 +10,12 @@ from typing import Annotated
 import structlog
 import typer
 
-from tasks.errors import BrokerUnavailable, ConfigError, PermanentError
-from tasks.ingest import display_name, ingest_file
+from tasks.errors import BrokerUnavailable, ConfigError, RetryableError, StoreUnavailable
 from tasks.models import FINAL_STATUSES, Status
 from tasks.store import Store
 from workers.cli import app
 from workers.commands import setup, store_for
-from workers.files import iter_files, read_file
+from workers.intake import ingest_paths
 from workers.output import console, err_console, print_json
 from workers.settings import Settings, mask_url
 
@@ -26,33 +24,6 @@ log = structlog.get_logger("docflow.cli")
 PathsArg = Annotated[
     list[Path], typer.Argument(help="files or folders (searched recursively)", exists=True)
 ]
-
-
-def ingest_paths(store: Store, settings: Settings, paths: list[Path]) -> tuple[list[str], int]:
-    """Record every file in the store and start chains; (document ids, rejected files)."""
-    from workers.pipeline import start_chains
-
-    doc_ids: list[str] = []
-    rejected = 0
-    host = socket.gethostname()
-    for path in iter_files(paths):
-        try:
-            result = ingest_file(
-                store,
-                path.name,
-                read_file(path, settings.max_file_bytes),
-                max_bytes=settings.max_file_bytes,
-                worker=host,
-            )
-        except PermanentError as exc:
-            store.record_rejected(display_name(path.name), exc.describe())
-            log.warning("file_rejected", source=display_name(path.name), error=exc.describe())
-            rejected += 1
-            continue
-        start_chains(result)
-        rejected += bool(result.errors)
-        doc_ids.extend(result.new_ids + result.duplicate_ids)
-    return doc_ids, rejected
 
 
 def wait_for(store: Store, doc_ids: list[str], stack: object | None, quiet: bool) -> dict[str, int]:
@@ -96,12 +67,14 @@ def run(
 ) -> None:
     """The main job: ingest files and folders, process them, wait, and summarise.
 
-    Without DOCFLOW_BROKER_URL it starts an embedded Redis and its own workers, and stops
-    them on exit. Exits 1 if any document failed or any file was rejected.
+    If `docflow up` runs on the same data dir, it uses that stack (its broker and
+    workers): it only records the files, sends their ids, and waits. Otherwise, without
+    DOCFLOW_BROKER_URL it starts an embedded Redis and its own workers, and stops them on
+    exit. Exits 1 if any document failed or any file was rejected.
     """
-    from workers.stack import LocalStack
+    from workers.stack import LocalStack, live_stack
 
-    settings = setup()
+    settings = setup(needs_model=not no_workers)
     store = store_for(settings)
     if no_workers and settings.broker_url is None:
         raise ConfigError(
@@ -109,15 +82,32 @@ def run(
             "share a broker with this command"
         )
     started = time.monotonic()
-    stack = LocalStack(
-        settings,
-        workers=workers or settings.concurrency or os.cpu_count() or 1,
-        start_workers=not no_workers,
-    )
-    with stack:
-        point_app_at(stack.broker_url)
-        doc_ids, rejected = ingest_paths(store, settings, paths)
-        counts = wait_for(store, doc_ids, stack if not no_workers else None, quiet=json_out)
+    running = live_stack(settings)
+    if running is not None:
+        # `docflow up` owns this data dir: use its broker and workers, keep to our files
+        point_app_at(stack_broker(settings, running))
+        if not json_out:
+            err_console.print(
+                f"using the running `docflow up` (pid {running.get('pid')}): "
+                "its broker and workers",
+                soft_wrap=True,
+            )
+        intake = ingest_paths(store, settings, paths)
+        counts = wait_for(store, intake.doc_ids, None, quiet=json_out)
+    else:
+        stack = LocalStack(
+            settings,
+            workers=workers or settings.concurrency or os.cpu_count() or 1,
+            start_workers=not no_workers,
+            kind="run",
+        )
+        with stack:
+            point_app_at(stack.broker_url)
+            intake = ingest_paths(store, settings, paths)
+            counts = wait_for(
+                store, intake.doc_ids, stack if not no_workers else None, quiet=json_out
+            )
+    doc_ids, rejected = intake.doc_ids, intake.rejected
     elapsed = time.monotonic() - started
     mentions = sum(len(store.get_document(d).mentions) for d in doc_ids)
     summary = {
@@ -149,41 +139,93 @@ def point_app_at(url: str) -> None:
 
 
 def require_broker(settings: Settings) -> str:
+    from workers.app import no_broker_error
+
     url = settings.resolved_broker_url()
     if url is None:
-        raise ConfigError(
-            "no broker: DOCFLOW_BROKER_URL is not set and no `docflow up` runs on this data dir",
-            hint="set DOCFLOW_BROKER_URL=redis://host:6379/0 or start `docflow up`",
-        )
+        raise no_broker_error()
     return url
+
+
+def stack_broker(settings: Settings, running: dict[str, object]) -> str:
+    """The broker of the stack running on this data dir; refused if it is a `docflow run`
+    (its workers stop when it ends) or if it writes to another store than this command."""
+    from workers.stack import stack_busy_error
+
+    if running.get("kind") != "up" or not isinstance(running.get("broker_url"), str):
+        raise stack_busy_error(settings)
+    theirs = running.get("store")
+    if isinstance(theirs, str) and theirs != settings.store:
+        raise ConfigError(
+            f"the running `docflow up` (pid {running.get('pid')}) uses the store "
+            f"{mask_url(theirs)}, this command {mask_url(settings.store)}",
+            hint="use the same DOCFLOW_STORE_URL as the stack, or another DOCFLOW_DATA_DIR",
+        )
+    return str(running["broker_url"])
 
 
 @app.command()
 def ingest(
     paths: PathsArg,
-    json_out: Annotated[bool, typer.Option("--json", help="print what was sent as JSON")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="print each file's recorded documents as JSON")
+    ] = False,
 ) -> None:
-    """Enqueue files for workers elsewhere (the configured broker); do not wait."""
+    """Record files in the store and send their ids to the workers; do not wait.
+
+    Needs the store the workers use (DOCFLOW_STORE_URL, shared with them; by default the
+    SQLite file under DOCFLOW_DATA_DIR) and their broker (DOCFLOW_BROKER_URL, or a
+    `docflow up` on the same data dir). Each file is recorded in the store first, then
+    only document ids are published: a broker restart loses nothing, the workers'
+    recovery sweep re-sends whatever was not taken. Rejected files are recorded with
+    their reason (`docflow failed`) and counted on stderr.
+    """
     from workers.broker import ping
-    from workers.pipeline import send_ingest
+    from workers.stack import live_stack
 
     settings = setup()
-    url = require_broker(settings)
+    url = settings.broker_url
+    if url is None:
+        running = live_stack(settings)
+        url = require_broker(settings) if running is None else stack_broker(settings, running)
     if not ping(url, timeout=3):
         raise BrokerUnavailable(
             f"no Redis answers at {mask_url(url)}",
             hint="start the broker or fix DOCFLOW_BROKER_URL",
         )
     point_app_at(url)
-    sent = []
-    for path in iter_files(paths):
-        data = read_file(path, settings.max_file_bytes)
-        result = send_ingest(path.name, data)
-        sent.append({"source": path.name, "task_id": result.id})
+    try:
+        store = store_for(settings)
+    except RetryableError as exc:
+        raise StoreUnavailable(
+            f"docflow ingest records each file in the store before sending it, and the "
+            f"store does not answer: {exc.describe()}",
+            hint="start it, or set DOCFLOW_STORE_URL to the store the workers use",
+        ) from exc
+    intake = ingest_paths(store, settings, paths)
     if json_out:
-        print_json(sent)
+        print_json(intake.files)
     else:
-        console.print(f"enqueued {len(sent)} files on {mask_url(url)}")
+        console.print(
+            f"recorded {len(intake.new_ids)} new documents "
+            f"({len(intake.doc_ids) - len(intake.new_ids)} already known) from "
+            f"{len(intake.files)} files in {mask_url(settings.store)}; "
+            f"sent {len(intake.new_ids) - len(intake.unsent)} on {mask_url(url)}",
+            soft_wrap=True,
+        )
+    if intake.unsent:
+        err_console.print(
+            f"docflow: warning: {len(intake.unsent)} documents are recorded but not sent "
+            f"({intake.publish_error}); the workers' recovery sweep sends them once the "
+            "broker answers",
+            soft_wrap=True,
+            markup=False,
+        )
+    if intake.rejected:
+        err_console.print(
+            f"{intake.rejected} files rejected (wholly or in part): see `docflow failed`",
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -194,14 +236,27 @@ def worker(
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", "-c", min=1, help="processes (default: cores)")
     ] = None,
-    name: Annotated[str, typer.Option("--name", "-n", help="node name prefix")] = "docflow",
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            "-n",
+            help="node name prefix, made unique with the pid (NAME-PID@host); "
+            "a full name with @ is used as given; default docflow-QUEUES-PID@host",
+        ),
+    ] = None,
     loglevel: Annotated[str | None, typer.Option("--loglevel", "-l")] = None,
 ) -> None:
-    """A Celery worker with the project's settings (same as `celery -A workers.app worker`)."""
+    """A Celery worker with the project's settings (same as `celery -A workers.app worker`).
+
+    Each worker process gets a node name of its own (so several may run on one machine);
+    a worker whose node name is already alive under another process refuses to start.
+    """
     from workers.app import QUEUES
     from workers.app import app as celery_app
+    from workers.nodes import node_template
 
-    settings = setup()
+    settings = setup(needs_model="tag" in queues.replace(" ", "").split(","))
     url = require_broker(settings)
     chosen = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = sorted(set(chosen) - set(QUEUES))
@@ -216,7 +271,7 @@ def worker(
         "-Q",
         ",".join(chosen),
         "-n",
-        f"{name}@%h",
+        node_template(chosen, QUEUES, name),
         "-E",
         "--without-gossip",
         "--without-mingle",
