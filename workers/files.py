@@ -40,26 +40,35 @@ def _is_regular(path: Path) -> bool:
         return False
 
 
-def read_file(path: Path, max_bytes: int) -> bytes:
-    """A regular file's bytes, refusing links, FIFOs, devices and files over the limit."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+def read_file(path: Path | str, max_bytes: int, *, dir_fd: int | None = None) -> bytes:
+    """A regular file's bytes, refusing links, FIFOs, devices and files over the limit.
+
+    With `dir_fd`, `path` is a name inside that folder (no lookup by a swappable path).
+    """
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NOFOLLOW", 0)
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+    )
+    name = os.path.basename(path)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, flags, dir_fd=dir_fd)
     except OSError as exc:
         raise RejectedFile(
-            f"{path.name}: cannot open the file ({exc.strerror})",
+            f"{name}: cannot open the file ({exc.strerror})",
             hint="check it is a regular, readable file",
         ) from exc
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise RejectedFile(
-                f"{path.name}: not a regular file",
+                f"{name}: not a regular file",
                 hint="drop regular files only (no FIFOs, devices or sockets)",
             )
         if info.st_size > max_bytes:
             raise FileTooLarge(
-                f"{path.name}: {info.st_size / 1e6:.1f} MB is over the limit of "
+                f"{name}: {info.st_size / 1e6:.1f} MB is over the limit of "
                 f"{max_bytes / 1e6:.1f} MB",
                 hint="split the file or raise DOCFLOW_MAX_FILE_MB",
             )
@@ -75,5 +84,5 @@ def read_file(path: Path, max_bytes: int) -> bytes:
     finally:
         os.close(fd)
     if len(data) > max_bytes:
-        raise FileTooLarge(f"{path.name}: grew over the size limit while being read")
+        raise FileTooLarge(f"{name}: grew over the size limit while being read")
     return data

@@ -6,18 +6,22 @@ How a file travels:
    under load and network mounts send none). A close-after-write or a rename into place
    means complete: taken at once. Anything else waits until its size and mtime settle
    (`tasks.stability`).
-2. **claimed**: renamed into `<inbox>/.claimed/<watcher id>/<relative path>`. A rename is
-   atomic, so when two watchers race for a file exactly one wins; the other gets
-   FileNotFoundError and moves on. Each watcher holds an exclusive `flock` on
-   `.claimed/<id>/.lock` for as long as it lives; the kernel drops it when the process
-   dies (even on SIGKILL), so any watcher that can take that lock knows the owner is dead
-   and adopts its claims (content-hash de-duplication makes taking one twice harmless).
-3. **ingested**: read (no links, FIFOs or devices; size checked first) and recorded with
-   `ingest_file`; then one chain per new document is enqueued.
+2. **claimed**: renamed into `<inbox>/.claimed/<watcher id>/<relative path>`
+   (`workers.claims`). A rename is atomic, so when two watchers race for a file exactly
+   one wins. Every step is done through directory descriptors (`workers.inbox_fs`): a
+   folder swapped for a symbolic link between the check and the rename sends nothing
+   from outside the inbox into the pipeline.
+3. **ingested**: read through its descriptor (no links, FIFOs or devices; size checked
+   first) and recorded with `ingest_file`; then one chain per new document is enqueued.
 4. **placed**: only then is the file moved to the processed folder, under its relative
    path, made unique on a clash, never overwriting anything. A file that cannot be
    ingested goes to the failed folder with `<name>.error.json` beside it, and the
    rejection is recorded in the store. Nothing is deleted.
+
+A store that cannot be written or a broker that is down never stops the watcher: the
+file stays claimed and is retried with backoff, and the watcher says once what it waits
+for (`workers.watcher_health`, shown by `docflow status`). No single path can stop it
+either: per-file errors are logged (`file_skipped`, `file_error`) and the loop goes on.
 
 A stop (SIGTERM, Ctrl-C) finishes the file in hand first. Files still claimed then (their
 store or broker was down) stay in the box and are adopted by the next watcher.
@@ -26,411 +30,74 @@ store or broker was down) stay in the box and are adopted by the next watcher.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import json
 import os
 import queue
-import re
-import secrets
-import shutil
-import socket
-import stat
-import sys
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
 
 import structlog
 
-from tasks.errors import ConfigError, DocflowError, PermanentError, RetryableError
-from tasks.ingest import display_name, ingest_file
-from tasks.models import IngestResult, Status
+from tasks.errors import ConfigError
+from tasks.ingest import display_name
 from tasks.stability import StabilityTracker, Verdict
 from tasks.store import Store
-from workers.files import is_ignored_name, read_file
-from workers.settings import Settings
+from workers.claims import CLAIMED_DIR, LOCK_NAME, UNLOCKED_GRACE_S, Claim, ClaimBox
+from workers.files import is_ignored_name
+from workers.inbox_fs import (
+    ERROR_SUFFIX,
+    DirId,
+    Skip,
+    dir_id,
+    lookup,
+    open_dir,
+    open_parts,
+    open_root,
+    walk_files,
+    write_error_file,
+)
+from workers.watch_config import (
+    CeleryDispatcher,
+    Dispatcher,
+    WatchConfig,
+    hardlinks_protected,
+    inbox_parts,
+    new_watcher_id,
+    place,
+    relative_key,
+)
+from workers.watch_events import Event, Observing, start_observer
+from workers.watch_process import ClaimProcessor, WatchStats
+from workers.watcher_health import (
+    Health,
+    health_file,
+    now_iso,
+)
+
+__all__ = [
+    "CLAIMED_DIR",
+    "ERROR_SUFFIX",
+    "LOCK_NAME",
+    "UNLOCKED_GRACE_S",
+    "CeleryDispatcher",
+    "Claim",
+    "ClaimBox",
+    "Dispatcher",
+    "Event",
+    "WatchConfig",
+    "WatchStats",
+    "Watcher",
+    "new_watcher_id",
+    "now_iso",
+    "place",
+    "relative_key",
+    "write_error_file",
+]
 
 log = structlog.get_logger("docflow.watcher")
-
-CLAIMED_DIR = ".claimed"
-LOCK_NAME = ".lock"
-ERROR_SUFFIX = ".error.json"
-#: unexpected errors (bugs) on one file get this many tries before it is quarantined
-MAX_UNEXPECTED_ATTEMPTS = 3
-#: retry delays for a file whose store or broker was unavailable
-RETRY_MAX_S = 30.0
-#: a claim folder without a lock file is only adopted once it is this old
-UNLOCKED_GRACE_S = 60.0
-
-
-# ---- configuration and collaborators -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WatchConfig:
-    """What a watcher needs to know; see `from_settings`."""
-
-    inbox: Path
-    processed: Path
-    failed: Path
-    max_bytes: int
-    settle_s: float = 0.3
-    rescan_s: float = 5.0
-    polling: bool = False
-    stall_s: float | None = None
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, inbox: Path | None = None, polling: bool | None = None
-    ) -> WatchConfig:
-        folder = (inbox or settings.inbox).expanduser().resolve()
-        config = cls(
-            inbox=folder,
-            processed=settings.processed,
-            failed=settings.failed,
-            max_bytes=settings.max_file_bytes,
-            settle_s=settings.settle_s,
-            rescan_s=settings.rescan_s,
-            polling=settings.watch_polling if polling is None else polling,
-        )
-        config.check()
-        return config
-
-    def check(self) -> None:
-        """Refuse layouts that would loop (the inbox inside its own output folders)."""
-        for name, out in (("processed", self.processed), ("failed", self.failed)):
-            if self.inbox == out or out in self.inbox.parents:
-                raise ConfigError(
-                    f"the inbox {self.inbox} is inside the {name} folder {out}",
-                    hint=f"point DOCFLOW_{name.upper()}_DIR somewhere outside the inbox",
-                )
-
-
-class Dispatcher(Protocol):
-    """How ingested documents get into the pipeline."""
-
-    def start(self, result: IngestResult) -> None:
-        """One chain per new document of an ingested file."""
-
-    def resume(self, doc_ids: list[str]) -> None:
-        """Documents of a recovered claim: start those that may never have been started."""
-
-
-class CeleryDispatcher:
-    """The real pipeline: Celery chains through the configured broker."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def start(self, result: IngestResult) -> None:
-        from workers.pipeline import start_chains
-
-        start_chains(result)
-
-    def resume(self, doc_ids: list[str]) -> None:
-        from workers.pipeline import enqueue_chain
-
-        for doc_id in doc_ids:
-            doc = self.store.get_document(doc_id)
-            # a recovered file may have died between being recorded and its chain being sent;
-            # a second chain for a document already on its way is skipped by each stage
-            if doc.status is Status.received:
-                enqueue_chain(doc_id, doc.trace_id)
-
-
-# ---- small pure-ish helpers ------------------------------------------------------------
-
-
-def new_watcher_id() -> str:
-    """`<host>-<pid>-<random>`: readable, and unique even when pids repeat (containers)."""
-    host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()).lstrip(".") or "host"
-    return f"{host[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
-def relative_key(root: str, path: str) -> str | None:
-    """The inbox-relative path ('a/b.txt') of a file the watcher may take, else None.
-
-    None for anything outside the inbox, inside a dot-folder (such as `.claimed`), or
-    named like a dotfile or temporary file (`*.part`, `*.tmp`, `~*`, ...).
-    """
-    if not path:
-        return None
-    rel = os.path.relpath(path, root)
-    parts = rel.split(os.sep)
-    if rel in (".", "") or parts[0] == ".." or os.path.isabs(rel):
-        return None
-    if any(part.startswith(".") for part in parts[:-1]) or is_ignored_name(parts[-1]):
-        return None
-    return "/".join(parts)
-
-
-def place(src: Path, dest_root: Path, rel: str) -> Path:
-    """Move a file to `dest_root/rel`, never overwriting: `name-1.ext` etc. on a clash.
-
-    Same filesystem: hard link + unlink (atomic no-clobber). Otherwise the bytes are
-    copied and fsynced under a temporary name first, then linked into place.
-    """
-    target = dest_root.joinpath(*rel.split("/"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        final = _link_unique(src, target)
-    except OSError as exc:
-        if exc.errno not in (
-            errno.EXDEV,
-            errno.EPERM,
-            errno.ENOTSUP,
-            errno.EMLINK,
-            errno.EOPNOTSUPP,
-        ):
-            raise
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        with src.open("rb") as fin, tmp.open("wb") as fout:
-            shutil.copyfileobj(fin, fout, 1 << 20)
-            fout.flush()
-            os.fsync(fout.fileno())
-        shutil.copystat(src, tmp)
-        try:
-            final = _link_unique(tmp, target)
-        except OSError:
-            final = _rename_unique(tmp, target)
-        else:
-            tmp.unlink()
-    src.unlink(missing_ok=True)
-    return final
-
-
-def _candidates(target: Path) -> Iterator[Path]:
-    yield target
-    stem, suffix = target.stem, target.suffix
-    n = 1
-    while True:
-        yield target.with_name(f"{stem}-{n}{suffix}")
-        n += 1
-
-
-def _link_unique(src: Path, target: Path) -> Path:
-    info = src.stat()
-    for candidate in _candidates(target):
-        try:
-            os.link(src, candidate, follow_symlinks=False)
-            return candidate
-        except FileExistsError:
-            try:
-                other = candidate.lstat()
-            except FileNotFoundError:
-                continue
-            if (other.st_ino, other.st_dev) == (info.st_ino, info.st_dev):
-                return candidate  # placed already, before a crash cut the move short
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _rename_unique(src: Path, target: Path) -> Path:
-    for candidate in _candidates(target):
-        if not candidate.exists():
-            os.replace(src, candidate)
-            return candidate
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def write_error_file(path: Path, info: dict[str, Any]) -> Path:
-    """`<path>.error.json`, written atomically."""
-    out = path.with_name(path.name + ERROR_SUFFIX)
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
-    tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
-    return out
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# ---- claims ------------------------------------------------------------------------
-
-
-class ClaimBox:
-    """`<inbox>/.claimed/<id>/`: where this watcher's claimed files wait, under a lock."""
-
-    def __init__(self, inbox: Path, ident: str) -> None:
-        self.inbox = inbox
-        self.root = inbox / CLAIMED_DIR
-        self.ident = ident
-        self.folder = self.root / ident
-        self._lock_fd: int | None = None
-
-    def open(self) -> None:
-        """Create the folder with its lock held, atomically (never seen unlocked)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = self.root / f".new-{self.ident}"
-        staging.mkdir()
-        fd = os.open(staging / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.write(fd, f"{os.getpid()} {socket.gethostname()} {time.time():.0f}\n".encode())
-        os.rename(staging, self.folder)
-        self._lock_fd = fd
-
-    def claim(self, src: str, rel: str) -> Path | None:
-        """Rename the file into this box; None if another watcher (or anyone) got there first."""
-        dest = self.folder.joinpath(*rel.split("/"))
-        if "/" in rel:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.rename(src, dest)
-        except FileNotFoundError:
-            return None
-        return dest
-
-    def files(self, folder: Path | None = None) -> list[tuple[Path, str]]:
-        """(path, inbox-relative key) of every file waiting in a box (this one by default)."""
-        base = folder or self.folder
-        out = []
-        for root, dirs, names in os.walk(base, followlinks=False):
-            dirs.sort()
-            for name in sorted(names):
-                path = Path(root) / name
-                if path.parent == base and name == LOCK_NAME:
-                    continue
-                out.append((path, path.relative_to(base).as_posix()))
-        return out
-
-    def adopt_dead(self) -> list[tuple[Path, str]]:
-        """Take over the claims of watchers that died; returns what was moved into this box."""
-        adopted: list[tuple[Path, str]] = []
-        try:
-            entries = sorted(self.root.iterdir())
-        except FileNotFoundError:
-            return adopted
-        for other in entries:
-            if other == self.folder or not other.is_dir() or other.is_symlink():
-                continue
-            fd = _try_lock(other / LOCK_NAME)
-            if fd is False:
-                continue  # alive
-            if fd is None and not _older_than(other, UNLOCKED_GRACE_S):
-                continue  # no lock (yet): a watcher being set up or torn down
-            try:
-                moved = []
-                for path, rel in self.files(other):
-                    dest = self.folder.joinpath(*rel.split("/"))
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    if dest.exists():
-                        dest = next(c for c in _candidates(dest) if not c.exists())
-                    try:
-                        os.rename(path, dest)
-                    except FileNotFoundError:
-                        continue  # another watcher adopted it first
-                    moved.append((dest, rel))
-                _remove_tree(other)
-            finally:
-                if isinstance(fd, int):
-                    os.close(fd)
-            if moved:
-                log.warning(
-                    "claims_recovered",
-                    from_watcher=other.name,
-                    files=len(moved),
-                    watcher=self.ident,
-                )
-            adopted.extend(moved)
-        return adopted
-
-    def close(self) -> int:
-        """Drop the lock; remove the box if empty. Returns how many claims it still holds.
-
-        Claims left here (files whose store or broker was down) are adopted, as recovered
-        claims, by the next watcher that runs on this inbox.
-        """
-        kept = len(self.files())
-        if not kept:
-            _remove_tree(self.folder)
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-        return kept
-
-
-def _try_lock(lock: Path) -> int | bool | None:
-    """An fd holding the lock of a dead watcher's box; False if its owner lives; None if no lock."""
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return False
-    return fd
-
-
-def _older_than(path: Path, seconds: float) -> bool:
-    try:
-        return time.time() - path.stat().st_mtime > seconds
-    except OSError:
-        return False
-
-
-def _remove_tree(folder: Path) -> None:
-    """Remove a claim box's lock and its now-empty folders (never a file with content)."""
-    with contextlib.suppress(OSError):
-        (folder / LOCK_NAME).unlink()
-    for root, dirs, _ in os.walk(folder, topdown=False):
-        for name in dirs:
-            with contextlib.suppress(OSError):
-                os.rmdir(os.path.join(root, name))
-    with contextlib.suppress(OSError):
-        folder.rmdir()
-
-
-# ---- events -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Event:
-    """A filesystem event, reduced to what the watcher acts on."""
-
-    kind: str  #: closed | moved | created | modified | deleted | dir_moved
-    src: str = ""
-    dest: str = ""
-
-
-def _from_watchdog(event: Any) -> Event | None:
-    src = os.fsdecode(event.src_path or "")
-    dest = os.fsdecode(getattr(event, "dest_path", "") or "")
-    kind = event.event_type
-    if event.is_directory:
-        return Event("dir_moved", src, dest) if kind == "moved" else None
-    if kind in ("closed", "moved", "created", "modified", "deleted"):
-        return Event(kind, src, dest)
-    return None
-
-
-@dataclass
-class _Retry:
-    rel: str
-    recovered: bool
-    attempts: int = 0
-    at: float = 0.0
-
-
-@dataclass
-class WatchStats:
-    """Counts since start, for logs and tests."""
-
-    claimed: int = 0
-    ingested: int = 0
-    rejected: int = 0
-    lost_races: int = 0
-    recovered: int = 0
-
 
 # ---- the watcher ---------------------------------------------------------------------
 
@@ -449,34 +116,73 @@ class Watcher:
     def __post_init__(self) -> None:
         self.root = os.path.realpath(self.config.inbox)
         self.box = ClaimBox(Path(self.root), self.ident)
+        run_dir = self.config.run_dir
+        self.health = Health(
+            self.ident, self.root, health_file(run_dir, self.ident) if run_dir else None
+        )
         self.tracker = StabilityTracker(self.config.settle_s, self.config.stall_s)
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.closes_reported = False  #: whether the platform reports close-after-write
         self.mode = "rescan only"  #: how changes are noticed: inotify, native, polling
         self._stop = threading.Event()
-        self._backlog: deque[tuple[Path, str, bool]] = deque()
+        self._backlog: deque[tuple[Claim, bool]] = deque()
         self._ready: OrderedDict[str, str] = OrderedDict()  #: complete files -> why
-        self._retries: dict[Path, _Retry] = {}
         self._skipped: dict[str, tuple[int, int]] = {}
         self._next_rescan = 0.0
-        self._observer: Any = None
-        self._excluded = [
-            os.path.realpath(p) + os.sep for p in (self.config.processed, self.config.failed)
-        ]
+        self._observing = Observing()
+        self._inbox_fd: int | None = None
+        self._excluded: frozenset[DirId] = frozenset()
+        self.processor = ClaimProcessor(
+            self.config,
+            self.store,
+            self.dispatcher,
+            self.box,
+            self.health,
+            self.stats,
+            self.ident,
+            self.clock,
+        )
+
+    def process(self, claim: Claim, recovered: bool = False) -> None:
+        """Ingest a claimed file, start its chains, then move it out; or quarantine it."""
+        self.processor.process(claim, recovered)
+
+    @property
+    def inbox_fd(self) -> int:
+        if self._inbox_fd is None:
+            raise RuntimeError("the watcher is not started")
+        return self._inbox_fd
 
     # ---- lifecycle ----------------------------------------------------------------
     def start(self, observe: bool = True) -> None:
         """Lock a claim box, adopt dead watchers' claims, start events, scan what is there."""
         try:
             Path(self.root).mkdir(parents=True, exist_ok=True)
-            self.box.open()
-        except OSError as exc:
+            self._inbox_fd = open_dir(self.root)  # resolved: no link to follow at the end
+            self.box.open(self._inbox_fd)
+        except BaseException as exc:
+            if self._inbox_fd is not None:
+                os.close(self._inbox_fd)
+                self._inbox_fd = None
+            if not isinstance(exc, OSError):
+                raise
             raise ConfigError(
                 f"cannot create the claim folder {self.box.root}: {exc}",
                 hint="the watcher needs write access to the inbox",
             ) from exc
+        self._excluded = self._excluded_ids()
+        if hardlinks_protected() is False:
+            log.warning(
+                "hardlinks_unprotected",
+                hint="set fs.protected_hardlinks=1 (sysctl): without it, whoever can write "
+                "to the inbox can hard-link files they cannot read into it",
+            )
+        self.health.write()
         if observe:
-            self._start_observer()
+            self._observing = start_observer(
+                self.root, self.events, self.config.polling, self.config.rescan_s
+            )
+            self.mode, self.closes_reported = self._observing.mode, self._observing.closes_reported
         log.info(
             "watcher_started",
             inbox=self.root,
@@ -493,11 +199,12 @@ class Watcher:
 
     def close(self) -> None:
         """Stop events and drop the lock; unfinished claims stay for the next watcher."""
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(5)
-            self._observer = None
+        self._observing.stop()
         kept = self.box.close()
+        if self._inbox_fd is not None:
+            os.close(self._inbox_fd)
+            self._inbox_fd = None
+        self.health.remove()
         log.info(
             "watcher_stopped",
             watcher=self.ident,
@@ -518,65 +225,13 @@ class Watcher:
         self.start()
         try:
             while not self._stop.is_set():
-                self.step()
+                try:
+                    self.step()
+                except Exception:  # a bug must not become a restart loop: log and go on
+                    log.exception("watcher_step_failed", watcher=self.ident)
+                    self._stop.wait(0.5)
         finally:
             self.close()
-
-    def _start_observer(self) -> None:
-        """inotify (or the platform's native events), else polling, else rescans alone."""
-        from watchdog.events import (
-            DirMovedEvent,
-            FileClosedEvent,
-            FileCreatedEvent,
-            FileDeletedEvent,
-            FileModifiedEvent,
-            FileMovedEvent,
-            FileSystemEventHandler,
-        )
-
-        events = self.events
-
-        class Handler(FileSystemEventHandler):
-            def dispatch(self, event: Any) -> None:
-                reduced = _from_watchdog(event)
-                if reduced is not None:
-                    events.put(reduced)
-
-        wanted = [
-            FileClosedEvent,
-            FileCreatedEvent,
-            FileModifiedEvent,
-            FileMovedEvent,
-            FileDeletedEvent,
-            DirMovedEvent,
-        ]
-        for kind in ["polling"] if self.config.polling else ["native", "polling"]:
-            try:
-                observer = self._make_observer(kind)
-                observer.schedule(Handler(), self.root, recursive=True, event_filter=wanted)
-                observer.start()
-            except (OSError, ImportError) as exc:  # e.g. the inotify watch limit is reached
-                log.warning("events_unavailable", mode=kind, error=str(exc))
-                continue
-            self._observer = observer
-            self.closes_reported = type(observer).__name__ == "InotifyObserver"
-            self.mode = "inotify" if self.closes_reported else kind
-            return
-        self.mode = "rescan only"
-
-    def _make_observer(self, kind: str) -> Any:
-        if kind == "polling":
-            from watchdog.observers.polling import PollingObserver
-
-            return PollingObserver(timeout=min(1.0, self.config.rescan_s))
-        if sys.platform.startswith("linux"):
-            from watchdog.observers.inotify import InotifyObserver
-
-            # full events: a file moved in from outside comes as a move (complete), not a create
-            return InotifyObserver(generate_full_events=True)
-        from watchdog.observers import Observer
-
-        return Observer()
 
     # ---- the loop ------------------------------------------------------------------
     def step(self, timeout: float = 0.25) -> None:
@@ -587,10 +242,10 @@ class Watcher:
         (claim, ingest, enqueue, move) is the slow part and happens from the `ready` queue.
         """
         while self._backlog and not self._stop.is_set():
-            path, rel, recovered = self._backlog.popleft()
-            self.process(path, rel, recovered=recovered)
+            claim, recovered = self._backlog.popleft()
+            self.processor.process_safely(claim, recovered)
         now = self.clock()
-        wakeups = [self._next_rescan, *(r.at for r in self._retries.values())]
+        wakeups = [self._next_rescan, *(r.at for r in self.processor.retries.values())]
         due = self.tracker.next_due()
         if due is not None:
             wakeups.append(due)
@@ -601,7 +256,7 @@ class Watcher:
         if self._stop.is_set():
             return
         now = self.clock()
-        self._retry_due(now)
+        self.processor.retry_due(now, self._stop)
         if self.tracker.next_due() is not None:
             for key in self.tracker.due(now):
                 self._recheck(key, now)
@@ -611,7 +266,7 @@ class Watcher:
         while self._ready and not self._stop.is_set() and time.monotonic() < budget:
             for _ in range(min(20, len(self._ready))):
                 key, reason = self._ready.popitem(last=False)
-                self.take(key, reason)
+                self._take_safely(key, reason)
             self._drain()
 
     def _drain(self) -> None:
@@ -627,7 +282,7 @@ class Watcher:
         self.note(event)
         while self._ready:
             key, reason = self._ready.popitem(last=False)
-            self.take(key, reason)
+            self._take_safely(key, reason)
 
     def note(self, event: Event) -> None:
         """Update what is known from one event; complete files join the `ready` queue."""
@@ -641,8 +296,10 @@ class Watcher:
             self._make_ready(relative_key(self.root, event.dest), "moved")
         elif event.kind == "dir_moved":
             if event.dest and not event.src:  # a whole folder moved in from outside
-                for found in list(self._walk(event.dest)):
-                    self._make_ready(found, "moved")
+                parts = inbox_parts(self.root, event.dest)
+                if parts is not None and not parts[-1].startswith("."):
+                    for found in list(self._walk("/".join(parts))):
+                        self._make_ready(found, "moved")
         elif event.kind in ("created", "modified"):
             key = relative_key(self.root, event.src)
             if key is None or key in self._ready:
@@ -665,12 +322,18 @@ class Watcher:
     def rescan(self) -> None:
         """Look at every file in the inbox (events get lost); adopt dead watchers' claims."""
         self._next_rescan = self.clock() + self.config.rescan_s
-        for path, rel in self.box.adopt_dead():
+        try:
+            adopted = self.box.adopt_dead()
+        except OSError as exc:
+            log.warning("adopt_failed", error=str(exc), folder=str(self.box.root))
+            adopted = []
+        for claim in adopted:
             self.stats.recovered += 1
-            self._backlog.append((path, rel, True))
+            self._backlog.append((claim, True))
+        self._excluded = self._excluded_ids()
         now = self.clock()
         seen: set[str] = set()
-        for key in self._walk(self.root):
+        for key in self._walk(""):
             seen.add(key)
             if key not in self.tracker and key not in self._ready:
                 self._recheck(key, now)
@@ -678,200 +341,93 @@ class Watcher:
         for key in [k for k in self._skipped if k not in seen]:
             del self._skipped[key]
 
-    def _walk(self, top: str) -> Iterator[str]:
-        """Keys of regular-looking files under a folder; no dot-folders, no links followed."""
-        stack = [top]
-        while stack:
-            folder = stack.pop()
+    def _excluded_ids(self) -> frozenset[DirId]:
+        """The processed and failed folders, never walked if someone put them in the inbox."""
+        ids = set()
+        for folder in (self.config.processed, self.config.failed):
             try:
-                entries = list(os.scandir(folder))
+                folder.mkdir(parents=True, exist_ok=True)
+                fd = open_root(folder)
             except OSError:
                 continue
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if not entry.name.startswith(".") and not self._is_excluded(entry.path):
-                        stack.append(entry.path)
-                    continue
-                key = relative_key(self.root, entry.path)
-                if key is not None:
-                    yield key
+            try:
+                ids.add(dir_id(fd))
+            finally:
+                os.close(fd)
+        return frozenset(ids)
 
-    def _is_excluded(self, path: str) -> bool:
-        """The processed/failed folders, when someone put them inside the inbox."""
-        probe = os.path.realpath(path) + os.sep
-        return any(probe.startswith(ex) for ex in self._excluded)
+    def _walk(self, folder_key: str) -> Iterator[str]:
+        """Keys of regular-looking files under an inbox folder; no dot-folders, no links."""
+        try:
+            fd = open_parts(self.inbox_fd, folder_key.split("/") if folder_key else [])
+        except OSError:
+            return
+        prefix = f"{folder_key}/" if folder_key else ""
+        try:
+            for rel in walk_files(fd, self._excluded):
+                if not is_ignored_name(rel.rsplit("/", 1)[-1]):
+                    yield prefix + rel
+        finally:
+            os.close(fd)
 
     def _recheck(self, key: str, now: float) -> None:
-        path = self._path(key)
         try:
-            info = os.lstat(path)
+            fd, _, info = lookup(self.inbox_fd, key, self._excluded)
+        except Skip as skip:
+            self.tracker.forget(key)
+            self._report_skip(key, skip)
+            return
         except OSError:
             self.tracker.forget(key)
             return
-        if not self._takeable(key, path, info):
-            self.tracker.forget(key)
-            return
+        os.close(fd)
         if self.tracker.observe(key, info.st_size, info.st_mtime_ns, now) is Verdict.stable:
             self._make_ready(key, "settled")
 
-    def _path(self, key: str) -> str:
-        return os.path.join(self.root, *key.split("/"))
-
-    def _takeable(self, key: str, path: str, info: os.stat_result) -> bool:
-        """Regular files inside the inbox only: never links, FIFOs, sockets or devices."""
-        why = None
-        if not stat.S_ISREG(info.st_mode):
-            why = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
-        elif os.path.realpath(path) != path:
-            why = "reached through a symbolic link"
-        elif self._is_excluded(os.path.dirname(path)):
-            why = "inside the processed or failed folder"
-        if why is None:
-            return True
-        mark = (info.st_ino, info.st_mtime_ns)
-        if self._skipped.get(key) != mark:
-            self._skipped[key] = mark
-            log.info("file_skipped", source=key, reason=why)
-        return False
+    def _report_skip(self, key: str, skip: Skip) -> None:
+        if self._skipped.get(key) != skip.mark:
+            self._skipped[key] = skip.mark
+            log.info("file_skipped", source=display_name(key), reason=skip.reason)
 
     # ---- taking a file -----------------------------------------------------------------
+    def _take_safely(self, key: str, reason: str) -> None:
+        try:
+            self.take(key, reason)
+        except Exception:  # one bad path never stops the watcher
+            log.exception("file_error", source=display_name(key), during="take")
+
     def take(self, key: str, reason: str) -> bool:
         """Claim a complete file and work on it; False if it is gone or not to be taken."""
         self.tracker.forget(key)
-        path = self._path(key)
         try:
-            info = os.lstat(path)
+            fd, name, info = lookup(self.inbox_fd, key, self._excluded)
+        except Skip as skip:
+            self._report_skip(key, skip)
+            return False
         except OSError:
-            return False
-        if not self._takeable(key, path, info):
-            return False
+            return False  # gone (taken by another watcher, renamed, deleted)
         try:
-            claimed = self.box.claim(path, key)
+            claim = self.box.claim(fd, name, key)
         except OSError as exc:
             log.error(
                 "claim_failed",
-                source=key,
+                source=display_name(key),
                 error=str(exc),
                 hint="the inbox and its .claimed folder must be one writable filesystem",
             )
             return False
-        if claimed is None:
+        finally:
+            os.close(fd)
+        if claim is None:
             self.stats.lost_races += 1
             return False
         self.stats.claimed += 1
-        log.info("file_claimed", source=key, watcher=self.ident, reason=reason, bytes=info.st_size)
-        self.process(claimed, key)
-        return True
-
-    def process(self, claimed: Path, rel: str, recovered: bool = False) -> None:
-        """Ingest a claimed file, start its chains, then move it out; or quarantine it."""
-        started = time.perf_counter()
-        retry = self._retries.pop(claimed, None)
-        try:
-            data = read_file(claimed, self.config.max_bytes)
-            result = ingest_file(
-                self.store, rel, data, max_bytes=self.config.max_bytes, worker=self.ident
-            )
-        except PermanentError as exc:
-            self._reject(claimed, rel, exc.message, exc.hint, exc, retry)
-            return
-        except RetryableError as exc:
-            self._later(claimed, rel, recovered, retry, exc.describe())
-            return
-        except Exception as exc:
-            attempts = (retry.attempts if retry else 0) + 1
-            if attempts >= MAX_UNEXPECTED_ATTEMPTS:
-                self._reject(
-                    claimed,
-                    rel,
-                    f"{rel}: unexpected {type(exc).__name__}: {exc}",
-                    "this looks like a docflow bug: report it with the watcher log",
-                    exc,
-                    retry,
-                )
-            else:
-                log.exception("file_error", source=rel, attempt=attempts)
-                self._later(claimed, rel, recovered, retry, f"{type(exc).__name__}: {exc}")
-            return
-        try:
-            self.dispatcher.start(result)
-            if recovered and result.duplicate_ids:
-                self.dispatcher.resume(result.duplicate_ids)
-        except Exception as exc:  # broker down: the file stays claimed and is tried again
-            self._later(claimed, rel, True, retry, f"enqueue failed: {type(exc).__name__}: {exc}")
-            return
-        try:
-            final = place(claimed, self.config.processed, rel)
-        except OSError as exc:
-            self._later(claimed, rel, recovered, retry, f"cannot move to processed: {exc}")
-            return
-        self.stats.ingested += 1
         log.info(
-            "file_ingested",
-            source=rel,
-            doc_ids=result.new_ids,
-            trace_ids=[result.traces[d] for d in result.new_ids],
-            duplicate_ids=result.duplicate_ids,
-            errors=len(result.errors),
-            processed=str(final),
-            recovered=recovered,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            "file_claimed",
+            source=display_name(key),
+            watcher=self.ident,
+            reason=reason,
+            bytes=info.st_size,
         )
-
-    def _later(
-        self, claimed: Path, rel: str, recovered: bool, retry: _Retry | None, error: str
-    ) -> None:
-        entry = retry or _Retry(rel=rel, recovered=recovered)
-        entry.recovered = entry.recovered or recovered
-        entry.attempts += 1
-        delay = min(RETRY_MAX_S, 0.5 * 2 ** (entry.attempts - 1))
-        entry.at = self.clock() + delay
-        self._retries[claimed] = entry
-        log.warning("file_retry", source=rel, error=error, attempt=entry.attempts, retry_in_s=delay)
-
-    def _retry_due(self, now: float) -> None:
-        for claimed, entry in list(self._retries.items()):
-            if self._stop.is_set():
-                return
-            if entry.at <= now:
-                if not claimed.exists():
-                    self._retries.pop(claimed, None)
-                    continue
-                self.process(claimed, entry.rel, recovered=entry.recovered)
-
-    def _reject(
-        self,
-        claimed: Path,
-        rel: str,
-        error: str,
-        hint: str,
-        exc: BaseException,
-        retry: _Retry | None,
-    ) -> None:
-        """Record the rejection, move the file to the failed folder, say why beside it."""
-        describe = exc.describe() if isinstance(exc, DocflowError) else f"{error} ({hint})"
-        try:
-            self.store.record_rejected(display_name(rel), describe)
-        except RetryableError as store_exc:
-            self._later(claimed, rel, False, retry, store_exc.describe())
-            return
-        self.stats.rejected += 1
-        log.warning("file_rejected", source=display_name(rel), error=describe)
-        try:
-            final = place(claimed, self.config.failed, rel)
-        except OSError as move_exc:
-            self._later(claimed, rel, False, retry, f"cannot move to failed: {move_exc}")
-            return
-        note = write_error_file(
-            final,
-            {
-                "source": rel,
-                "error": error,
-                "hint": hint,
-                "at": now_iso(),
-                "kind": type(exc).__name__,
-                "watcher": self.ident,
-                "file": final.name,
-            },
-        )
-        log.info("file_quarantined", source=rel, path=str(final), error_file=str(note))
+        self.processor.process_safely(claim)
+        return True

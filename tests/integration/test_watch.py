@@ -226,3 +226,52 @@ def test_links_fifos_and_dotfiles_are_left_alone_and_the_watcher_keeps_working(
     (stack.inbox / ".draft.txt").rename(stack.inbox / "draft.txt")
     assert wait_until(lambda: stack.counts()["indexed"] == 2, 30)
     assert stack.sources() == ["draft.txt", "plain.txt"]
+
+
+def test_a_read_only_store_makes_the_watcher_wait_with_one_status_line_and_recover_by_itself(
+    stack: Stack,
+) -> None:
+    """Given a running `docflow watch` and a worker,
+    When the store file becomes read-only (`chattr +i`: root ignores file modes) and a good
+    file and a file to reject arrive,
+    Then the watcher process stays up (no crash, no restart), says once what it waits for,
+    `docflow status` shows it in one line, and nothing is quarantined;
+    And once the store is writable again the watcher finishes both files by itself."""
+    import json
+    import shutil
+
+    from tests.conftest import docflow
+
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed")
+    watcher = stack.start_watcher()
+    db = stack.data / "docflow.db"
+    files = [str(p) for p in (db, Path(f"{db}-wal")) if p.exists()]
+    made = subprocess.run(["chattr", "+i", *files], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot make the store immutable here: {made.stderr.strip()}")
+    try:
+        (stack.inbox / "good.txt").write_text(article(1))
+        (stack.inbox / "empty.txt").write_text("  \n")
+        assert wait_until(lambda: "watcher_waiting" in watcher.log(), 20), watcher.log()[-2000:]
+        status = json.loads(docflow(stack.env, "status", "--json").stdout)
+        [health] = status["watchers"]
+        assert health["state"] == "waiting" and str(db) in health["problem"], health
+        assert health["hint"]
+        text = " ".join(docflow(stack.env, "status").stdout.split())
+        assert "watcher: waiting since" in text and "fix:" in text, text
+        time.sleep(4)  # a few retries go by
+        assert watcher.proc.poll() is None
+        assert watcher.log().count("watcher_waiting") == 1 and "Traceback" not in watcher.log()
+        assert stack.files(stack.data / "processed") == []
+        assert stack.files(stack.data / "failed") == []
+    finally:
+        subprocess.run(["chattr", "-i", *files], check=True)
+    processed = stack.data / "processed" / "good.txt"
+    assert wait_until(processed.exists, 60), watcher.log()[-3000:]
+    assert stack.sources() == ["good.txt"]  # recorded (indexing is the workers' part)
+    assert wait_until(lambda: len(stack.files(stack.data / "failed")) == 2, 30)
+    assert stack.files(stack.data / "failed") == ["empty.txt", "empty.txt.error.json"]
+    assert "watcher_recovered" in watcher.log() and watcher.proc.poll() is None
+    status = json.loads(docflow(stack.env, "status", "--json").stdout)
+    assert [w["state"] for w in status["watchers"]] == ["ok"]

@@ -17,9 +17,11 @@ import pytest
 from tasks.errors import ConfigError, StoreUnavailable
 from tasks.models import IngestResult
 from tasks.store import open_store
+from workers.inbox_fs import parent_of
 from workers.watcher import (
     CLAIMED_DIR,
     LOCK_NAME,
+    Claim,
     ClaimBox,
     Event,
     WatchConfig,
@@ -86,6 +88,16 @@ def make_watcher(
 ) -> Watcher:
     config.inbox.mkdir(parents=True, exist_ok=True)
     return Watcher(config, store, dispatcher or Recorder(), ident=ident, clock=clock or Clock())
+
+
+def claim(box: ClaimBox, inbox: Path, rel: str) -> Claim | None:
+    """Claim `inbox/rel` into a box the way the watcher does, through descriptors."""
+    fd = os.open(inbox, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with parent_of(fd, rel) as (parent, name):
+            return box.claim(parent, name, rel)
+    finally:
+        os.close(fd)
 
 
 def files_under(folder: Path) -> list[str]:
@@ -333,9 +345,9 @@ def test_only_one_of_two_watchers_claims_a_file(layout, store) -> None:
     path = layout.inbox / "a.txt"
     path.write_text(ARTICLE)
 
-    claimed = first.box.claim(str(path), "a.txt")
+    claimed = claim(first.box, layout.inbox, "a.txt")
     assert claimed is not None
-    assert second.box.claim(str(path), "a.txt") is None
+    assert claim(second.box, layout.inbox, "a.txt") is None
     assert second.take("a.txt", reason="closed") is False
 
 
@@ -346,7 +358,7 @@ def test_a_dead_watchers_claims_are_taken_over_and_ingested(layout, store) -> No
     dead.open()
     (layout.inbox / "sub").mkdir()
     (layout.inbox / "sub" / "a.txt").write_text(ARTICLE)
-    dead.claim(str(layout.inbox / "sub" / "a.txt"), "sub/a.txt")
+    claim(dead, layout.inbox, "sub/a.txt")
     assert dead._lock_fd is not None
     os.close(dead._lock_fd)  # what the kernel does when the process dies
     # When a new watcher starts
@@ -381,13 +393,13 @@ def test_a_live_watchers_claims_are_left_alone(layout, store) -> None:
     alive = make_watcher(layout, store, ident="alive")
     alive.start(observe=False)
     (layout.inbox / "a.txt").write_text(ARTICLE)
-    claimed = alive.box.claim(str(layout.inbox / "a.txt"), "a.txt")
+    claimed = claim(alive.box, layout.inbox, "a.txt")
 
     other = make_watcher(layout, store, ident="other")
     other.start(observe=False)
     other.step(timeout=0)
 
-    assert claimed is not None and claimed.exists()
+    assert claimed is not None and alive.box.path(claimed).exists()
     assert other.stats.recovered == 0
 
 
@@ -396,11 +408,12 @@ def test_a_recovered_file_already_recorded_makes_no_second_document(layout, stor
     first = make_watcher(layout, store, ident="first")
     first.start(observe=False)
     (layout.inbox / "a.txt").write_text(ARTICLE)
-    claimed = first.box.claim(str(layout.inbox / "a.txt"), "a.txt")
+    claimed = claim(first.box, layout.inbox, "a.txt")
     assert claimed is not None
     from tasks.ingest import ingest_file
 
-    recorded = ingest_file(store, "a.txt", claimed.read_bytes(), max_bytes=1 << 20)
+    data = first.box.path(claimed).read_bytes()
+    recorded = ingest_file(store, "a.txt", data, max_bytes=1 << 20)
     assert first.box._lock_fd is not None
     os.close(first.box._lock_fd)
     # When another watcher recovers the claim
