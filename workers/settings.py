@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import sys
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -15,6 +18,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tasks.errors import ConfigError
 
 STACK_FILE = "stack.json"
+ENV_PREFIX = "DOCFLOW_"
+#: variables under this prefix belong to the test suite and tools, never to a setting
+#: (DOCFLOW_TEST_POSTGRES_URL, DOCFLOW_TEST_POISON, ...): never reported as unknown
+EXEMPT_PREFIX = "DOCFLOW_TEST_"
 
 
 class Settings(BaseSettings):
@@ -184,8 +191,73 @@ def mask_url(url: str | None) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def setting_names() -> list[str]:
+    """Every DOCFLOW_* variable that is a setting."""
+    return [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+
+
+def unknown_settings(names: Iterable[str]) -> list[tuple[str, str | None]]:
+    """(name, closest setting or None) for each DOCFLOW_* name that is not a setting.
+
+    Names are compared upper-cased (settings are read case-insensitively); those under
+    EXEMPT_PREFIX are left out.
+    """
+    known = setting_names()
+    found: list[tuple[str, str | None]] = []
+    for name in sorted(set(names)):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper.startswith(EXEMPT_PREFIX) or upper in known:
+            continue
+        # compared without the prefix, which every name shares and which would make
+        # any two names look alike
+        suffixes = [k.removeprefix(ENV_PREFIX) for k in known]
+        close = difflib.get_close_matches(upper.removeprefix(ENV_PREFIX), suffixes, n=1)
+        found.append((name, ENV_PREFIX + close[0] if close else None))
+    return found
+
+
+def _dotenv_keys(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    try:
+        from dotenv import dotenv_values
+
+        return [key for key in dotenv_values(path) if key]
+    except (OSError, ValueError, UnicodeDecodeError):
+        return []
+
+
+_warned = False
+
+
+def warn_unknown_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> list[str]:
+    """One stderr line per DOCFLOW_* variable (environment or .env) that is not a setting,
+    with the closest setting; once per process. Returns the lines (empty the second time)."""
+    global _warned
+    if _warned:
+        return []
+    _warned = True
+    env = os.environ if environ is None else environ
+    dotenv = env_file if env_file is not None else Path(str(Settings.model_config["env_file"]))
+    lines = []
+    for name, close in unknown_settings([*env, *_dotenv_keys(dotenv)]):
+        hint = f" (did you mean {close}?)" if close else " (see Settings in the README)"
+        lines.append(f"docflow: warning: unknown setting {name}{hint}, ignored")
+    for line in lines:
+        sys.stderr.write(line + "\n")
+    if lines:
+        sys.stderr.flush()
+    return lines
+
+
 def load_settings() -> Settings:
-    """Read settings; a bad value becomes a one-line ConfigError naming the setting."""
+    """Read settings; a bad value becomes a one-line ConfigError naming the setting.
+
+    A DOCFLOW_* variable that is no setting (a typo) gets one warning line, once per process.
+    """
+    warn_unknown_settings()
     try:
         return Settings()
     except ValidationError as exc:

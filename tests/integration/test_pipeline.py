@@ -121,6 +121,7 @@ def test_running_the_same_files_twice_adds_no_documents(
 
 def test_read_only_commands_work_with_no_broker_running(data_dir) -> None:
     env = docflow_env(data_dir)
+    assert docflow(env, "migrate").returncode == 0  # a store (read-only commands need one)
     status = json.loads(docflow(env, "status", "--json").stdout)
     assert status["documents"]["indexed"] == 0 and "not configured" in status["broker"]
     assert json.loads(docflow(env, "search", "anything", "--json").stdout) == []

@@ -2,25 +2,50 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from tasks.errors import ConfigError
 from tasks.store import Store, open_store
 from workers.logging import configure_logging
+from workers.resources import check_model, check_store_location, sqlite_file
 from workers.settings import Settings, get_settings
 
+#: what to do when a read-only command finds no store
+NO_STORE_HINT = (
+    "run `docflow up` or `docflow run` first to create one, or point DOCFLOW_STORE_URL / "
+    "DOCFLOW_DATA_DIR at an existing store"
+)
 
-def setup(*, logs: bool = True) -> Settings:
-    """Settings for a command, with logging configured from them."""
+
+def setup(*, logs: bool = True, needs_model: bool = False) -> Settings:
+    """Settings for a command, with logging configured from them.
+
+    needs_model: this command starts workers that tag, so an uninstalled
+    DOCFLOW_SPACY_MODEL stops it here, in one line, instead of at the first document.
+    """
     settings = get_settings()
     if logs:
         configure_logging(settings.log_format, settings.log_level)
+    if needs_model:
+        check_model(settings.spacy_model)
     return settings
 
 
 def store_for(settings: Settings, *, read_only: bool = False) -> Store:
-    """The configured store; read-only commands skip SQLite's schema migration (no write
-    lock), unless the file does not exist yet, so a fresh data dir reads as empty."""
-    if not settings.store.startswith("sqlite:///"):
+    """The configured store.
+
+    read_only: the store must exist already: a missing SQLite file is a ConfigError
+    ("no docflow store at <path>"), and nothing is created; the schema is not migrated
+    (no write lock). Otherwise the store is created if need be (see
+    `check_store_location`) and migrated.
+    """
+    path = sqlite_file(settings)
+    if path is None:
         return open_store(settings.store)  # PostgreSQL migrates under an advisory lock
-    fresh = not Path(settings.store[len("sqlite:///") :]).exists()
-    return open_store(settings.store, migrate=fresh or not read_only)
+    if read_only:
+        if not path.is_file():
+            raise ConfigError(f"no docflow store at {path}", hint=NO_STORE_HINT)
+        return open_store(settings.store, migrate=False)
+    check_store_location(settings)
+    return open_store(settings.store)
+
+
+__all__ = ["check_store_location", "setup", "store_for"]

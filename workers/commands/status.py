@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import time
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from tasks.errors import DocflowError
 from tasks.models import Stage, Status
 from tasks.store import Store
 from workers.cli import app
@@ -27,7 +29,8 @@ WINDOW_S = 60.0
 
 
 def broker_view(settings: Settings, timeout: float = 1.0) -> dict[str, Any]:
-    """Queue depths and workers online, or why they cannot be had."""
+    """Queue depths and workers online, or why they cannot be had (never raises for a
+    broker that is down or goes away half-way through)."""
     from workers.broker import ping, queue_depths
 
     url = settings.resolved_broker_url()
@@ -38,19 +41,23 @@ def broker_view(settings: Settings, timeout: float = 1.0) -> dict[str, Any]:
             "queues": {},
             "workers": [],
         }
-    if not ping(url):
-        return {
-            "broker": f"down: nothing answers at {mask_url(url)}",
-            "broker_up": False,
-            "queues": {},
-            "workers": [],
-        }
-    return {
-        "broker": f"up at {mask_url(url)}",
-        "broker_up": True,
-        "queues": queue_depths(url, QUEUES),
-        "workers": workers_online(url, timeout),
+    down = {
+        "broker": f"down: nothing answers at {mask_url(url)}",
+        "broker_up": False,
+        "queues": {},
+        "workers": [],
     }
+    if not ping(url):
+        return down
+    try:
+        return {
+            "broker": f"up at {mask_url(url)}",
+            "broker_up": True,
+            "queues": queue_depths(url, QUEUES),
+            "workers": workers_online(url, timeout),
+        }
+    except Exception:  # the broker went away between the ping and the questions
+        return down
 
 
 def workers_online(url: str, timeout: float = 1.0) -> list[str]:
@@ -89,7 +96,61 @@ def collect_status(settings: Settings, store: Store | None = None) -> dict[str, 
     data: dict[str, Any] = {"documents": counts, "rejected_files": len(store.rejected_files())}
     data.update(throughput(store, counts))
     data.update(broker_view(settings))
+    from workers.watcher_health import read_health
+
+    data["watchers"] = read_health(settings.run_dir)
     return data
+
+
+class StatusWatch:
+    """`status --watch`: one refresh after another, whatever the broker and store do.
+
+    A broker that goes away is one line, "unreachable at <url> since HH:MM:SS, retrying
+    every N s", until it answers again; a store that fails a read keeps the last counts
+    with one line saying why. Nothing here raises for either.
+    """
+
+    def __init__(self, settings: Settings, store: Store, interval: float) -> None:
+        self.settings = settings
+        self.store = store
+        self.interval = interval
+        self.broker_down_since: float | None = None
+        self.last: dict[str, Any] | None = None
+
+    def collect(self, now: float | None = None) -> dict[str, Any]:
+        now = time.time() if now is None else now
+        try:
+            data = collect_status(self.settings, self.store)
+            data["store"] = "ok"
+        except (DocflowError, sqlite3.Error) as exc:
+            why = exc.describe() if isinstance(exc, DocflowError) else str(exc)
+            data = dict(self.last or _EMPTY)
+            data.update(broker_view(self.settings))
+            data["store"] = f"unavailable: {why} (showing the last counts, retrying)"
+        self.last = data
+        if data["broker_up"] or "not configured" in data["broker"]:
+            self.broker_down_since = None
+            return data
+        if self.broker_down_since is None:
+            self.broker_down_since = now
+        url = mask_url(self.settings.resolved_broker_url())
+        since = time.strftime("%H:%M:%S", time.localtime(self.broker_down_since))
+        data["broker"] = (
+            f"unreachable at {url} since {since} "
+            f"({fmt_duration(now - self.broker_down_since)}), retrying every {self.interval:g} s"
+        )
+        data["broker_down_since"] = self.broker_down_since
+        return data
+
+
+#: what a watch shows when the store has never answered
+_EMPTY: dict[str, Any] = {
+    "documents": {},
+    "rejected_files": 0,
+    "throughput_per_min": 0.0,
+    "backlog": 0,
+    "eta_s": None,
+}
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -126,6 +187,11 @@ def render(data: dict[str, Any], footer: str | None = None) -> RenderableType:
     if up:
         names = " ".join(data["workers"]) or "(none: start one with `docflow worker`)"
         lines.append(Text(f"workers online: {len(data['workers'])}  {names}"))
+    from workers.watcher_health import health_line
+
+    for watcher in data.get("watchers", []):
+        waiting = watcher.get("state") == "waiting"
+        lines.append(Text(health_line(watcher), style="bold red" if waiting else ""))
     lines.append(Text(f"throughput: {data['throughput_per_min']:g} documents/min (last minute)"))
     if data["backlog"]:
         lines.append(
@@ -136,6 +202,9 @@ def render(data: dict[str, Any], footer: str | None = None) -> RenderableType:
         )
     else:
         lines.append(Text("backlog: none"))
+    store_line = data.get("store", "ok")
+    if store_line != "ok":
+        lines.append(Text(f"store: {store_line}", style="bold red"))
     if footer:
         lines.append(Text(footer, style="dim"))
     return Group(*lines)
@@ -154,7 +223,10 @@ def status(
     """Documents per status, queue depth per stage, workers online, throughput and ETA.
 
     With no broker reachable it still shows the store's counts and says the broker is down.
-    `--watch --json` prints one JSON object per line at every refresh.
+    `--watch` keeps refreshing through a broker or store outage (one line says since
+    when, retrying) and picks up again by itself. `--watch --json` prints one JSON
+    object per line at every refresh. Like every read-only command, it needs an
+    existing store: it never creates one.
     """
     settings = setup(logs=False)
     store = store_for(settings, read_only=True)
@@ -165,17 +237,18 @@ def status(
         else:
             console.print(render(data))
         return
+    refresher = StatusWatch(settings, store, interval)
     try:
         if json_out:
             while True:
-                sys.stdout.write(json.dumps(collect_status(settings, store), default=str) + "\n")
+                sys.stdout.write(json.dumps(refresher.collect(), default=str) + "\n")
                 sys.stdout.flush()
                 time.sleep(interval)
         from rich.live import Live
 
         def frame() -> RenderableType:
             footer = f"updated {time.strftime('%H:%M:%S')}, every {interval:g} s; Ctrl-C to stop"
-            return render(collect_status(settings, store), footer)
+            return render(refresher.collect(), footer)
 
         with Live(frame(), console=console, auto_refresh=False, transient=False) as live:
             while True:

@@ -15,11 +15,11 @@ from typing import Annotated, Any
 
 import typer
 
-from tasks.errors import ConfigError
+from tasks.errors import BrokerUnavailable, ConfigError
 from workers.cli import app
 from workers.commands import setup, store_for
 from workers.output import console, err_console
-from workers.settings import Settings, mask_url, read_stack_file
+from workers.settings import Settings, mask_url
 
 #: `up` gives its children this long to stop before killing them (all of it stays < 15 s)
 STOP_TIMEOUT_S = 10.0
@@ -68,16 +68,26 @@ def watch(
     next watcher on the folder. Nothing is deleted.
 
     Needs a broker: DOCFLOW_BROKER_URL, or `docflow up` on the same data dir.
-    Stops cleanly on Ctrl-C or SIGTERM.
+    The broker and the store are checked at start: if either does not answer,
+    it stops at once with one line saying which. Stops cleanly on Ctrl-C or
+    SIGTERM.
     """
     from workers.app import app as celery_app
+    from workers.broker import ping
     from workers.commands.pipeline import require_broker
     from workers.watcher import CeleryDispatcher, WatchConfig, Watcher
 
     settings = setup()
-    celery_app.conf.broker_url = require_broker(settings)
+    url = require_broker(settings)
+    if not ping(url, timeout=3):
+        raise BrokerUnavailable(
+            f"no Redis answers at {mask_url(url)}: the watcher needs the broker to start",
+            hint="start Redis there or run `docflow up`, or fix DOCFLOW_BROKER_URL; "
+            "nothing was taken from the inbox",
+        )
+    celery_app.conf.broker_url = url
     config = WatchConfig.from_settings(settings, inbox=folder, polling=polling)
-    store = store_for(settings)
+    store = store_for(settings)  # opened and migrated now: a store that fails, fails here
     watcher = Watcher(config, store, CeleryDispatcher(store))
     _on_stop_signals(watcher.stop)
     watcher.run()
@@ -147,9 +157,11 @@ def up(
     of them that dies, and shows live counts on a terminal.
 
     While it runs, every other docflow command on the same data dir (status,
-    search, ingest, failed, export, ...) uses this stack with no extra
-    settings. Ctrl-C or SIGTERM stops everything cleanly; files being worked
-    on are kept and taken again on the next start.
+    search, ingest, run, failed, export, ...) uses this stack with no extra
+    settings (`docflow run` only records its files and waits on this stack's
+    workers); a second `docflow up` on that data dir is refused. Ctrl-C or
+    SIGTERM stops everything cleanly; files being worked on are kept and
+    taken again on the next start.
     """
     from rich.markup import escape
 
@@ -157,13 +169,10 @@ def up(
     from workers.stack import LocalStack
     from workers.watcher import WatchConfig
 
-    settings = setup()
-    running = read_stack_file(settings)
-    if running is not None:
-        raise ConfigError(
-            f"a docflow stack already runs on {settings.data_path} (pid {running.get('pid')})",
-            hint="use that one, stop it first, or set DOCFLOW_DATA_DIR to another folder",
-        )
+    settings = setup(needs_model=True)
+    count = workers or settings.concurrency or os.cpu_count() or 1
+    stack = LocalStack(settings, workers=count, kind="up")
+    stack.lock()  # one stack per data dir (a `run` or another `up` holds it: refused here)
     folder = WatchConfig.from_settings(settings, inbox=inbox).inbox  # refuses looping layouts
     folder.mkdir(parents=True, exist_ok=True)
     port = flower_port or settings.flower_port
@@ -172,12 +181,10 @@ def up(
             f"--flower-port: port {port} on 127.0.0.1 is already in use",
             hint="pick another with --flower-port, or pass --no-flower",
         )
-    count = workers or settings.concurrency or os.cpu_count() or 1
     store = store_for(settings)
 
     stop = threading.Event()
     _on_stop_signals(stop.set)
-    stack = LocalStack(settings, workers=count)
     try:
         stack.start()
         env = stack.child_env()
