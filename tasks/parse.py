@@ -16,8 +16,9 @@ Formats (`RawArticle.format`):
   text, images are dropped); fenced code blocks are dropped, since code is not
   article prose and only confuses the entity tagger.
 * ``html``: main-content extraction with trafilatura (title, date, url and
-  headings from its metadata and XML body); lxml, then a tag-stripping scan,
-  when trafilatura finds nothing or the page is too large for it.
+  headings from its metadata and XML body); lxml, then the page's visible text
+  (`tasks.html_text`), when an extraction finds nothing, is a stub of the page,
+  or the page is too large for trafilatura. A page with no visible text is refused.
 * ``json``: one object with ``text``/``body`` (or ``content``), ``title``,
   ``date``/``published``, ``url``; every other field (and ``id``, ``url``) is
   kept in ``metadata``. An HTML body goes through the HTML path.
@@ -29,10 +30,11 @@ import html as html_lib
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+from tasks import html_text, md_blocks
 from tasks.errors import EmptyDocument, ParseError
 from tasks.lang import detect_language
 from tasks.models import Article, RawArticle
@@ -182,25 +184,27 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-_WEEKDAY = r"(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|urday|sday)?\.?,?\s+)?"
+_WEEKDAY = (
+    r"(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|urday|sday)?\.?,?\s++)?"
+)
 _CLOCK = (
-    r"(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
-    r"(?:\s+(?:[a-z]{2,4}|utc[+-]\d{1,2}))?)?"
+    r"(?:,?\s++(?:at\s++)?\d{1,2}[:.]\d{2}(?::\d{2})?(?:\s*+[ap]\.?m\.?)?"
+    r"(?:\s++(?:[a-z]{2,4}|utc[+-]\d{1,2}))?)?"
 )
 _DATE_TOKEN = (
     r"(?:\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
     r"(?:\s?(?:Z|[+-]\d{2}(?::?\d{2})?))?)?"
     r"|\d{4}/\d{1,2}/\d{1,2}|\d{1,2}\.\d{1,2}\.\d{4}"
-    rf"|{_WEEKDAY}{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}{_CLOCK}"
-    rf"|{_WEEKDAY}\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{4}}{_CLOCK})"
+    rf"|{_WEEKDAY}{_MONTH}\.?\s++\d{{1,2}}(?:st|nd|rd|th)?,?\s++\d{{4}}{_CLOCK}"
+    rf"|{_WEEKDAY}\d{{1,2}}(?:st|nd|rd|th)?\s++(?:of\s++)?{_MONTH}\.?,?\s++\d{{4}}{_CLOCK})"
 )
-_DATE_ONLY = re.compile(rf"\s*(?P<date>{_DATE_TOKEN})\s*", re.I)
+_DATE_ONLY = re.compile(rf"\A\s*+(?P<date>{_DATE_TOKEN})\s*+", re.I)
 _DATE_KEYWORD = (
-    r"(?:date|dated|published(?:\s+(?:on|at))?|updated(?:\s+on)?|posted(?:\s+on)?"
-    r"|pubdate|publication\s+date|release\s+date)"
+    r"(?:date|dated|published(?:\s++(?:on|at))?|updated(?:\s++on)?|posted(?:\s++on)?"
+    r"|pubdate|publication\s++date|release\s++date)"
 )
 _DATE_LINE = re.compile(
-    rf"\s*{_DATE_KEYWORD}\s*[:=]?\s*(?P<date>{_DATE_TOKEN})(?P<rest>(?:\s.*)?)", re.I
+    rf"\A\s*+{_DATE_KEYWORD}\s*+[:=]?\s*+(?P<date>{_DATE_TOKEN})(?P<rest>(?:\s.*)?)", re.I
 )
 _ISO = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
@@ -208,8 +212,8 @@ _ISO = re.compile(
     re.I,
 )
 _TEXT_DATE = re.compile(
-    rf"{_WEEKDAY}(?:(?P<m1>{_MONTH})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?"
-    rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>{_MONTH})\.?,?)\s+(?P<y>\d{{4}})",
+    rf"{_WEEKDAY}(?:(?P<m1>{_MONTH})\.?\s++(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?"
+    rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s++(?:of\s++)?(?P<m2>{_MONTH})\.?,?)\s++(?P<y>\d{{4}})",
     re.I,
 )
 
@@ -411,11 +415,11 @@ def _heading_here(items: list[_Item], index: int) -> bool:
 # --------------------------------------------------------------------------- #
 
 _KEY_LINE = re.compile(
-    r"\s*(?P<key>title|headline|byline|author|source|url|link|dateline|language|lang|slug|"
-    r"category|keywords)\s*:\s*(?P<value>\S.{0,120})",
+    r"\A\s*+(?P<key>title|headline|byline|author|source|url|link|dateline|language|lang|slug|"
+    r"category|keywords)\s*+:\s*+(?P<value>\S.{0,120})",
     re.I,
 )
-_BULLET = re.compile(r"\s*(?:[-*•‣◦]|\d{1,3}[.)])\s+")
+_BULLET = re.compile(r"\A\s*(?:[-*•‣◦]|\d{1,3}[.)])\s+")
 
 
 def _parse_text(content: str, source: str) -> _Draft:
@@ -613,15 +617,19 @@ def join_wrapped(lines: list[str]) -> str:
 # Markdown
 # --------------------------------------------------------------------------- #
 
-_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
 _SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*")
 _HR = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-_MD_ITEM = re.compile(r"\s*(?:[-*+•]|\d{1,9}[.)])\s+")
-_QUOTE = re.compile(r"\s*(?:>\s?)+")
-_TABLE_RULE = re.compile(r"\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*")
-_REF_DEF = re.compile(r" {0,3}\[[^\]]+\]:\s+\S+.*")
-_FRONT_KEY = re.compile(r"([A-Za-z_][\w-]*)\s*[:=]\s*(.*)")
+_MD_ITEM = re.compile(r"\A\s*(?:[-*+•]|\d{1,9}[.)])\s+")
+_QUOTE = re.compile(r"\A\s*(?:>\s?)+")
+_REF_DEF = re.compile(r"\A {0,3}\[[^\]]+\]:\s+\S+.*")
+_FRONT_KEY = re.compile(r"\A([A-Za-z_][\w-]*)\s*[:=]\s*(.*)")
+_FRONT_ITEM = re.compile(r"\A\s*-\s+(.*)")
+_FRONT_END = {f: re.compile(rf"^(?:{re.escape(f)}|\.\.\.)[ \t]*$", re.M) for f in ("---", "+++")}
+_BOLD_LINE = re.compile(r"(\*\*|__)([^*_\n]{1,150})\1")
+#: longer lines are paragraph text: no block-structure pattern is tried on them
+STRUCTURE_MAX_CHARS = 1_000
+_ESCAPED = re.compile("[\ue000-\ue07f]")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
 
 _Replacement = str | Callable[[re.Match[str]], str]
@@ -655,7 +663,7 @@ _MD_INLINE: list[tuple[str, re.Pattern[str], _Replacement]] = [
     ("][", re.compile(r"\[([^\]\n]{1,300})\]\[[^\]\n]{0,100}\]"), _group(1)),
     ("<", re.compile(r"<((?:https?|ftp|mailto):[^<>\s]{1,500})>"), _group(1)),
     ("<", re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]{0,500})?/?>"), ""),
-    ("`", re.compile(r"(`+)([^`\n]{1,500})\1"), _group(2)),
+    ("`", re.compile(r"(?<!`)(`++)([^`\n]{1,500})\1"), _group(2)),
     *_EMPHASIS,
     *_EMPHASIS,  # twice: "**bold *italic* bold**" needs the inner pass first
 ]
@@ -697,7 +705,7 @@ def _markdown_title(items: list[_Item], draft: _Draft) -> None:
 
 def _bold_line(text: str) -> bool:
     """A paragraph that is only bold text and reads like a heading."""
-    match = re.fullmatch(r"(\*\*|__)([^*_\n]{1,150})\1", text.strip())
+    match = _BOLD_LINE.fullmatch(text.strip())
     return match is not None and looks_like_heading(match[2].strip())
 
 
@@ -707,7 +715,7 @@ def _read_front_matter(content: str, draft: _Draft) -> str:
     fence = stripped[:3]
     if fence not in ("---", "+++") or stripped[3:4] != "\n":
         return content
-    end = re.search(rf"^(?:{re.escape(fence)}|\.\.\.)[ \t]*$", stripped[4:], re.M)
+    end = _FRONT_END[fence].search(stripped[4:])
     if end is None or end.start() > 20_000:
         return content
     block, rest = stripped[4 : 4 + end.start()], stripped[4 + end.end() :]
@@ -720,7 +728,7 @@ def _front_matter_pairs(block: str) -> list[tuple[str, Any]]:
     """Simple ``key: value`` / ``key = value`` pairs, with ``- item`` lists under a key."""
     pairs: list[tuple[str, Any]] = []
     for line in block.split("\n"):
-        item = re.match(r"\s+-\s+(.*)", line) or re.match(r"-\s+(.*)", line)
+        item = _FRONT_ITEM.match(line)
         if item and pairs and isinstance(pairs[-1][1], list):
             pairs[-1][1].append(_scalar(item[1]))
             continue
@@ -783,16 +791,19 @@ def _markdown_items(body: str) -> list[_Item]:
         if not line.strip():
             flush()
             continue
+        if len(line) > STRUCTURE_MAX_CHARS:
+            buffer.append(line.strip())
+            continue
         setext = _SETEXT.fullmatch(line)
         if setext and buffer:
             items.append(_Item("h1" if setext[1][0] == "=" else "h", join_wrapped(buffer)))
             buffer.clear()
             continue
-        heading = _ATX.fullmatch(line)
+        heading = md_blocks.atx_heading(line)
         if heading:
             flush()
-            items.append(_Item("h1" if len(heading[1]) == 1 else "h", heading[2] or ""))
-        elif _HR.fullmatch(line) or _TABLE_RULE.fullmatch(line) or _REF_DEF.fullmatch(line):
+            items.append(_Item("h1" if heading[0] == 1 else "h", heading[1]))
+        elif _HR.fullmatch(line) or md_blocks.is_table_rule(line) or _REF_DEF.fullmatch(line):
             flush()
         elif line.lstrip().startswith("|"):
             flush()
@@ -818,7 +829,7 @@ def markdown_inline(text: str) -> str:
     if "&" in text:
         text = html_lib.unescape(text)
     if escaped:
-        text = re.sub("[\ue000-\ue07f]", lambda m: chr(ord(m[0]) - 0xE000), text)
+        text = _ESCAPED.sub(lambda m: chr(ord(m[0]) - 0xE000), text)
     return text
 
 
@@ -845,15 +856,13 @@ def _strip_between(text: str, start: str, end: str) -> str:
 # HTML
 # --------------------------------------------------------------------------- #
 
-_DROP_OPEN = re.compile(r"<(script|style|noscript|template|svg|math|iframe|object)(?=[\s/>])")
-_XML_DECLARATION = re.compile(r"\s*<\?xml[^<>]{0,200}\?>")
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^<>]{0,200}\?>")
 _BOILERPLATE_TAGS = ("nav", "aside", "footer", "form", "button", "select", "dialog", "menu")
 _BLOCK_TAGS = _word_set(
     "p div section article main header h1 h2 h3 h4 h5 h6 li ul ol dl dt dd blockquote pre "
     "table tr td th caption figure figcaption br hr address details summary body"
 )
 _HEADING_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
-_TAG = re.compile(r"<[^<>]*>")
 _HTML_IN_TEXT = re.compile(
     r"<(?:p|div|br|h[1-6]|article|section|ul|ol|li|span|a|em|strong|b|i|table|blockquote)\b[^<>]*>",
     re.I,
@@ -873,42 +882,39 @@ _META_DATE_KEYS = (
 
 
 def _parse_html(content: str, source: str, *, fragment: bool = False) -> _Draft:
-    """HTML: trafilatura's main content, else lxml blocks, else stripped tags.
+    """HTML: trafilatura's main content, else lxml blocks, else the page's visible text.
 
-    A `fragment` (an article body from a JSON field) is content already, so it
-    skips main-content extraction, which would drop its short headings.
+    A `fragment` (an article body from a JSON field) is content already, so it skips
+    main-content extraction, which would drop its short headings. An extraction that is
+    a stub of the visible text (lxml drops what is nested deeper than 256 elements) falls
+    through to the next; a page with no visible text at all is refused.
     """
-    cleaned = _XML_DECLARATION.sub("", _drop_elements(content), count=1)
-    draft = None
-    if not fragment and len(cleaned) <= HTML_TRAFILATURA_MAX_CHARS:
-        draft = _trafilatura_draft(cleaned)
-    if draft is None:
-        draft = _lxml_draft(cleaned)
-    if draft is None:
-        draft = _Draft()
-        _apply_items(_stripped_tag_items(cleaned), draft, guess_headings=False)
+    cleaned = _XML_DECLARATION.sub("", html_text.drop_elements(content), count=1)
+    visible = html_text.visible_blocks(cleaned)
+    seen = html_text.word_count(visible)
+    if not seen:
+        raise EmptyDocument(
+            f"{source}: the HTML has no visible text (only markup, scripts, styles or a title)",
+            hint="drop the page with its article text, not a script-only or empty page",
+        )
+    extractors = [_lxml_draft] if fragment or len(cleaned) > HTML_TRAFILATURA_MAX_CHARS else []
+    stub = None
+    for extract in extractors or [_trafilatura_draft, _lxml_draft]:
+        draft = extract(cleaned)
+        words = draft and html_text.word_count(draft.paragraphs + draft.headings)
+        if draft is not None and not html_text.is_stub(words or 0, seen):
+            return draft
+        stub = stub or draft
+    draft = _Draft() if stub is None else replace(stub, headings=[], heading_positions=[])
+    paragraphs = visible[1:] if visible[0] == collapse(draft.title) else visible
+    draft.paragraphs, draft.dateline = [], None
+    _apply_items([_Item("p", text) for text in paragraphs], draft, guess_headings=False)
     return draft
 
 
 def looks_like_html(text: str) -> bool:
     """True when a text field holds HTML markup rather than plain text."""
     return bool(_HTML_IN_TEXT.search(text[:5000]))
-
-
-def _drop_elements(markup: str) -> str:
-    """`markup` without scripts, styles and other non-text elements (one linear pass)."""
-    lowered = markup.lower()
-    out: list[str] = []
-    position = 0
-    while opening := _DROP_OPEN.search(lowered, position):
-        out.append(markup[position : opening.start()])
-        closing = lowered.find(f"</{opening[1]}", opening.end())
-        if closing < 0:
-            return "".join(out)
-        end = lowered.find(">", closing)
-        position = len(markup) if end < 0 else end + 1
-    out.append(markup[position:])
-    return "".join(out)
 
 
 def _trafilatura_draft(markup: str) -> _Draft | None:
@@ -1090,12 +1096,6 @@ def _head_metadata(root: Any, draft: _Draft) -> None:
             break
     draft.url = draft.url or metas.get("og:url")
     draft.language = root.get("lang")
-
-
-def _stripped_tag_items(markup: str) -> list[_Item]:
-    """Last resort for markup lxml cannot walk (e.g. nesting deeper than its limit)."""
-    text = html_lib.unescape(_TAG.sub("\n", _strip_between(markup, "<!--", "-->")))
-    return [_Item("p", line) for line in (collapse(raw) for raw in text.split("\n")) if line]
 
 
 # --------------------------------------------------------------------------- #

@@ -14,7 +14,7 @@ _ABBREVIATIONS = word_set(
     "inc corp co cos ltd jr sr st bros mt ft gen gov col lt sgt rep sen dr mr mrs ms prof no dept"
     " univ assn"
 )
-_INITIALS = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]?\.?$")
+_INITIALS = re.compile(r"\A(?:[^\W\d_]\.)+[^\W\d_]?\.?$")
 _SENTENCE_END = set('.!?:;"“”\n')
 #: titles whose "of ..." complement is a portfolio, not an organisation (`Secretary of State`)
 _TITLE_OF = re.compile(

@@ -15,7 +15,8 @@ from tasks.entities.aliases import AliasTable
 from tasks.entities.consistency import Names
 from tasks.entities.spans import STOP_FORMS, Span
 
-_COMPOUND = re.compile(r"(?<![\w\-/–])[^\W\d_][\w.]*(?:[\-/–][^\W\d_][\w.]*)+")
+#: never starts inside a word or after a full stop (`A.A.A.` would be rescanned from each letter)
+_COMPOUND = re.compile(r"(?<![\w\-/–.])[^\W\d_][\w.]*+(?:[\-/–][^\W\d_][\w.]*+)+")
 _SEPARATOR = re.compile(r"[\-/–]")
 _INITIALISM = re.compile(r"(?:[A-Z]\.)+")  # `U.S.` keeps its full stop; `Rubio.` does not
 

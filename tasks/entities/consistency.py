@@ -28,7 +28,8 @@ from tasks.entities.spans import (
     words,
 )
 
-_ACRONYM_AFTER = re.compile(r"[ \t]*\([ \t]*([A-Z][A-Za-z&.\-]{1,9})[ \t]*\)")
+#: used with `match(text, span.end)`; `(?<![ \t])` keeps a search from rescanning blank runs
+_ACRONYM_AFTER = re.compile(r"(?<![ \t])[ \t]*+\([ \t]*+([A-Z][A-Za-z&.\-]{1,9})[ \t]*+\)")
 _ACRONYM_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "LAW", "PRODUCT"})
 _NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
 #: prefixes glued to a surname that the surname is also used without (`al-Ansari` -> `Ansari`)

@@ -19,9 +19,20 @@ class Resolved:
 
 
 #: legal-form suffixes left out of organisation canonical names (`Apple Inc` is `Apple`)
+#: one suffix at the end (stripped repeatedly); starts only where a blank run starts
 _LEGAL_SUFFIX = re.compile(
-    r"(?:,?\s+(?:Inc|Corp|Corporation|Co|Cos|Ltd|Limited|LLC|plc|PLC|AG|SA|S\.A|NV|N\.V|SE|GmbH))+\.?$"
+    r"(?<!\s)(?:,?\s++(?:Inc|Corp|Corporation|Co|Cos|Ltd|Limited|LLC|plc|PLC|AG|SA|S\.A|NV|N\.V|SE|GmbH))\.?$"
 )
+
+
+def _strip_legal_suffixes(name: str) -> str:
+    """`name` without its trailing legal forms (`Acme Holdings Co, Ltd.` is `Acme Holdings`)."""
+    for _ in range(4):
+        suffix = _LEGAL_SUFFIX.search(name)
+        if suffix is None:
+            break
+        name = name[: suffix.start()]
+    return name
 
 
 def _tokens(name: str) -> tuple[str, ...]:
@@ -99,7 +110,7 @@ class Linker:
             canonical = self._mixed_case.get(name.casefold())
         canonical = canonical or name
         if label == "ORG" and canonical == name:
-            canonical = _LEGAL_SUFFIX.sub("", name) or name
+            canonical = _strip_legal_suffixes(name) or name
         table = self._table(canonical, label) if label in NAME_LABELS else None
         if table:
             canonical, label = table

@@ -19,8 +19,9 @@ from tasks.entities.aliases import AliasTable, bare_word
 from tasks.entities.consistency import Names
 from tasks.entities.spans import FUNCTION_WORDS, STOP_FORMS, TITLES, CapsLines, Span, is_all_caps
 
-_NEXT_WORD = re.compile(r"[ \t]+([^\W\d_][\w'’.\-]*)")
-_PREV_WORD = re.compile(r"([^\W\d_][\w'’.\-]*)[ \t]+$")
+#: (both start only where a run starts, so a search never rescans a run from each character)
+_NEXT_WORD = re.compile(r"(?<![ \t])[ \t]++([^\W\d_][\w'’.\-]*)")
+_PREV_WORD = re.compile(r"(?<![\w'’.\-])[\d_'’.\-]*+([^\W\d_][\w'’.\-]*+)[ \t]+$")
 _CLOSERS = ",;:!?)]\"”’'"
 _CAPITALISED = re.compile(r"(?<![\w.&\-])[^\W\d_a-z][\w'’.&\-]*")
 T = TypeVar("T")

@@ -17,9 +17,11 @@ import re
 
 from tasks.entities.spans import ORG_WORDS, TITLES, Span
 
-_BREAKS = re.compile(r"\n|\s*[()\[\]]\s*|\s+[-–—]+\s+|\s*;\s*|:\s+|\s+[|/]\s+")
-_LINE_BREAKS = re.compile(r"\s*\n\s*")
-_BRACKETS = re.compile(r"\s*[\n()\[\]]\s*")
+#: a leading blank run is taken whole and only from its start (`(?<!\s)`, possessive), so a
+#: search through a long blank run that ends in no break costs one pass, not one per blank
+_BREAKS = re.compile(r"\n|(?<!\s)(?:\s*+[()\[\]]\s*|\s++[-–—]+\s+|\s*+;\s*|\s++[|/]\s+)|:\s+")
+_LINE_BREAKS = re.compile(r"(?<![^\S\n])[^\S\n]*+\n\s*")
+_BRACKETS = re.compile(r"(?<![^\S\n])[^\S\n]*+[\n()\[\]]\s*")
 _NUMBER = re.compile(r"(?<!\S)\d[\d,.:/\-]*(?:st|nd|rd|th)?(?![^\s,;:)])")
 #: labels whose names may contain brackets, colons or dashes (titles of works, laws, products)
 _TITLE_LIKE = frozenset({"WORK_OF_ART", "LAW", "PRODUCT", "EVENT"})

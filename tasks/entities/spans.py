@@ -96,9 +96,9 @@ _WORD = re.compile(r"[^\W_][\w'’.\-]*")
 _LINE = re.compile(r"[^\n]+")
 _UP = "A-ZÀ-ÖØ-Þ"
 _CAPS_WORD = rf"(?<![\w'’])[{_UP}][{_UP}0-9'’.&\-]*(?!\w)"
-#: three or more all-caps words in a row, with only digits or punctuation between them
-_CAPS_RUN = re.compile(rf"{_CAPS_WORD}(?:[^A-Za-zÀ-ÿ\n]+{_CAPS_WORD}){{2,}}")
 _CAPS_WORDS = re.compile(_CAPS_WORD)
+#: what may stand between the words of a capitals run: digits, punctuation, blanks
+_CAPS_GAP = re.compile(r"[^A-Za-zÀ-ÿ\n]+")
 _UPPER = re.compile(r"[A-Z]")
 _LOWER = re.compile(r"[a-z]")
 
@@ -143,6 +143,26 @@ def _headline_like(run: str) -> bool:
     return len(found) >= 5 or any(word.casefold() in FUNCTION_WORDS for word in found)
 
 
+def caps_runs(text: str) -> list[tuple[int, int]]:
+    """Runs of three or more all-caps words with only digits or punctuation between them.
+
+    One pass over the words (a single regex for the whole run backtracks exponentially
+    when the words' own dots and dashes could also be read as the gaps between them).
+    """
+    runs: list[tuple[int, int]] = []
+    start = end = count = 0
+    for word in _CAPS_WORDS.finditer(text):
+        if count and _CAPS_GAP.fullmatch(text[end : word.start()]):
+            end, count = word.end(), count + 1
+            continue
+        if count >= 3:
+            runs.append((start, end))
+        start, end, count = word.start(), word.end(), 1
+    if count >= 3:
+        runs.append((start, end))
+    return runs
+
+
 class CapsLines:
     """Where one text is written in capitals: all-caps lines and runs of 3+ all-caps words.
 
@@ -152,7 +172,7 @@ class CapsLines:
 
     def __init__(self, text: str) -> None:
         found = [(m.start(), m.end()) for m in _LINE.finditer(text) if is_all_caps(m.group())]
-        found += [m.span() for m in _CAPS_RUN.finditer(text) if _headline_like(m.group())]
+        found += [(a, b) for a, b in caps_runs(text) if _headline_like(text[a:b])]
         found.sort()
         self._starts = [start for start, _ in found]
         self._ends = [end for _, end in found]

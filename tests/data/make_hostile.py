@@ -135,6 +135,9 @@ def _static() -> dict[str, Callable[[], bytes]]:
                 "volcano drifted over the capital, officials said.",
             ).replace("\n", "\r\n")
         ),
+        "title_and_script_only.html": text(
+            "<html><head><title>x</title></head><body><script>alert(1)</script></body></html>"
+        ),
         "scripts_only.html": text(
             "<html><head><script>var a = 1;</script><style>p{}</style></head>"
             "<body><script>document.write('hello')</script><noscript></noscript>"
@@ -238,6 +241,38 @@ NAMES = {
 }
 
 
+#: the article every deep-nesting and quadratic shape wraps
+DEEP_STORY = [
+    f"Part {i}: Strelsau port workers ended their strike on Tuesday after the ministry of "
+    "Ruritania agreed to raise wages, the union said."
+    for i in range(10)
+]
+
+
+def quadratic_shapes() -> dict[str, bytes]:
+    """Files whose lines once cost quadratic (or worse) regex time, and 100,000 nested divs."""
+    lead = "Strelsau dock strike ends\n\nStrelsau port workers ended their strike on Tuesday.\n\n"
+    story = "".join(f"<p>{p}</p>" for p in DEEP_STORY)
+    return {
+        # 150 KB: an ATX heading line, a table rule line, a quote line (blanks inside)
+        "quadratic_heading.md": ("# " + lead + "# a" + " " * 150_000 + "b\n").encode(),
+        "quadratic_table.md": ("# " + lead + " " * 75_000 + "--" + " " * 75_000 + "x\n").encode(),
+        "quadratic_quote.md": ("# " + lead + ">" + " " * 150_000 + "x\n").encode(),
+        # 120 KB: a run of capitals and dots for the entity spans, blanks before a bracket
+        "quadratic_caps.txt": (lead + "A. " * 40_000 + "x\n").encode(),
+        "quadratic_dots.txt": (lead + "a.a." * 30_000 + "\n").encode(),
+        "quadratic_blanks.txt": (lead + "Strelsau" + " " * 120_000 + "(Reuters)\n").encode(),
+        # an article inside 100,000 nested <div>s (lxml stops reading at a depth of 256)
+        "deep_100k.html": (
+            "<html><head><title>Strelsau dock strike ends</title></head><body>"
+            + "<div>" * 100_000
+            + story
+            + "</div>" * 100_000
+            + "</body></html>"
+        ).encode(),
+    }
+
+
 def build_generated(folder: Path, max_file_bytes: int) -> list[str]:
     """Create the files that are not committed; returns their names."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -264,6 +299,8 @@ def build_generated(folder: Path, max_file_bytes: int) -> list[str]:
         ).encode(),
     )
     put("deep_json.json", ("[" * 100_000 + "]" * 100_000).encode())
+    for name, data in quadratic_shapes().items():
+        put(name, data)
     places = {
         "spaces": "Dakar fishermen protest quotas",
         "newline": "Bogota taxi drivers strike",

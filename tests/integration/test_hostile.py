@@ -52,7 +52,15 @@ EXPECTED: dict[str, str] = {
     "crlf_article.txt": "indexed",
     "too_big.txt": "rejected: MB is over the limit of 8.4 MB",
     "one_line_5mb.txt": "rejected: over the limit of 1 million characters for one article",
-    "scripts_only.html": "failed at parse: no article text found",
+    "scripts_only.html": "failed at parse: the HTML has no visible text",
+    "title_and_script_only.html": "failed at parse: the HTML has no visible text",
+    "quadratic_heading.md": "indexed",
+    "quadratic_table.md": "indexed",
+    "quadratic_quote.md": "indexed",
+    "quadratic_caps.txt": "indexed",
+    "quadratic_dots.txt": "indexed",
+    "quadratic_blanks.txt": "indexed",
+    "deep_100k.html": "indexed",
     "deep_nested.html": "indexed",
     "malformed.html": "indexed",
     "xxe_entity.html": "indexed",
@@ -203,6 +211,9 @@ def test_a_hostile_corpus_ends_with_one_clear_outcome_per_file_and_harms_nothing
         titles = {d.source: d.article.title for d in store.iter_documents() if d.article}
         for name, title in TEXT_CHECKS.items():
             assert titles[name] == title, (name, titles.get(name))
+        # And the article inside 100,000 nested divs kept its whole body, not just its title
+        deep = next(d.article for d in store.iter_documents() if d.source == "deep_100k.html")
+        assert deep and deep.paragraphs == make_hostile.DEEP_STORY, deep
         languages = {d.source: d.article.language for d in store.iter_documents() if d.article}
         assert languages["german_article.txt"] == "de"
         assert languages[N["cyrillic"]] == "ru" and languages[N["cjk"]] == "zh"
