@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psutil
 import redis
 import structlog
 from celery import signals
@@ -154,16 +155,6 @@ def heartbeat_value() -> str:
     )
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def node_owner(raw: bytes | str | None) -> dict[str, Any] | None:
     """The live process (other than this one) that a heartbeat value names, if any.
 
@@ -182,7 +173,7 @@ def node_owner(raw: bytes | str | None) -> dict[str, Any] | None:
         return None
     pid = owner.get("pid")
     here = owner.get("host") == socket.gethostname()
-    if here and isinstance(pid, int) and (pid == os.getpid() or not _pid_alive(pid)):
+    if here and isinstance(pid, int) and (pid == os.getpid() or not psutil.pid_exists(pid)):
         return None
     return owner
 

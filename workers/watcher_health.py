@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 import structlog
 
 from tasks.errors import StoreUnavailable
@@ -185,20 +186,10 @@ def read_health(run_dir: Path) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue
         pid = data.get("pid") if isinstance(data, dict) else None
-        if not isinstance(pid, int) or (data.get("host") == host and not _alive(pid)):
+        if not isinstance(pid, int) or (data.get("host") == host and not psutil.pid_exists(pid)):
             continue  # left by a watcher that was killed
         out.append(data)
     return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def health_line(data: dict[str, Any]) -> str:

@@ -320,18 +320,32 @@ def test_every_celery_app_module_the_deploy_files_name_imports():
         assert hasattr(imported, "app"), f"{where}: {module} has no Celery `app`"
 
 
+def _probed_node(args: list[str], hostname: str) -> str:
+    """The node name a `docflow worker` command line runs under, as a probe can name it.
+
+    A bare `--name` is a prefix that the worker makes unique with its pid, which no probe
+    can know in advance; a full name (`name@%h`) is used as given, with %h the hostname.
+    """
+    from workers.nodes import node_template
+
+    queues = (_option_value(args, "--queues", "-Q") or ",".join(QUEUES)).split(",")
+    template = node_template(queues, QUEUES, _option_value(args, "--name", "-n"))
+    assert "{pid}" not in template, f"{args}: probe cannot know the pid; use --name NAME@%h"
+    return template.replace("%h", hostname)
+
+
 def test_worker_healthchecks_ping_the_node_name_the_worker_runs_under():
     for name in ("worker", "tagger"):
-        node = _option_value([str(a) for a in service(name)["command"]], "--name", "-n")
+        node = _probed_node([str(a) for a in service(name)["command"]], "$$HOSTNAME")
         test = " ".join(service(name)["healthcheck"]["test"])
-        assert f"inspect ping -d {node}@$$HOSTNAME" in test, name
+        assert f"inspect ping -d {node} " in test, name
     for doc in k8s("Deployment"):
         for container in doc["spec"]["template"]["spec"]["containers"]:
             if container.get("args", [None])[0] != "worker":
                 continue
-            node = _option_value(container["args"], "--name", "-n")
+            node = _probed_node(container["args"], "$HOSTNAME")
             probe = " ".join(container["livenessProbe"]["exec"]["command"])
-            assert f"inspect ping -d {node}@$HOSTNAME" in probe, doc["metadata"]["name"]
+            assert f"inspect ping -d {node} " in probe, doc["metadata"]["name"]
 
 
 # ---- docker-compose.yml -------------------------------------------------------------------
