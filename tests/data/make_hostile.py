@@ -238,6 +238,10 @@ NAMES = {
     "arabic": "مقالة إخبارية.txt",
     "ansi_name": "\x1b[31mred\x1b[0m title.txt",
     "control_name": "bell\x07tab\tname.txt",
+    # the longest name a Linux filesystem takes (255 bytes): indexed, and rejected, where
+    # `<name>.error.json` cannot fit and is shortened beside it
+    "max_name": "max-" + "y" * 247 + ".txt",
+    "max_name_rejected": "max-" + "z" * 247 + ".png",
 }
 
 
@@ -312,6 +316,8 @@ def build_generated(folder: Path, max_file_bytes: int) -> list[str]:
         "arabic": "افتتاح معرض الكتاب في القاهرة",
         "ansi_name": "Kigali hosts cycling championship",
         "control_name": "Helsinki trams get new timetable",
+        "max_name": "Hobart ferry timetable changes",
+        "max_name_rejected": "Darwin cyclone warning lifted",
     }
     for key, name in NAMES.items():
         put(name, article(places[key], "WIRE", f"{places[key]}, officials said on {key}.").encode())

@@ -26,6 +26,7 @@ from tests.fixtures.cluster import (
     stop,
 )
 from workers.files import is_ignored_name
+from workers.inbox_fs import error_file_name
 
 sys.path.insert(0, str(REPO / "tests" / "data"))
 import make_hostile
@@ -90,6 +91,8 @@ EXPECTED: dict[str, str] = {
     N["arabic"]: "indexed",
     N["ansi_name"]: "indexed",
     N["control_name"]: "indexed",
+    N["max_name"]: "indexed",
+    N["max_name_rejected"]: "rejected: files of type '.png' are not supported",
     "link_to_passwd.txt": "ignored: a symbolic link",
     "fifo.txt": "ignored: not a regular file",
     ".hidden.txt": "ignored: a dotfile or temporary name",
@@ -231,7 +234,7 @@ def test_a_hostile_corpus_ends_with_one_clear_outcome_per_file_and_harms_nothing
         quarantined = {p.name for p in (data_dir / "failed").iterdir()}
         for name, outcome in EXPECTED.items():
             if outcome.startswith("rejected") and " + " not in outcome:
-                assert f"{name}.error.json" in quarantined, name
+                assert error_file_name(name) in quarantined, name
         # And the worker and the watcher are alive, and a good file dropped last is indexed
         assert worker.proc.poll() is None and watcher.poll() is None
         (inbox / "good_after.txt").write_text(article(7, "after"), encoding="utf-8")
