@@ -1,13 +1,21 @@
-"""Named-entity tagging: the spaCy model once per text, then the rules in `tasks.entities`.
+"""Named-entity tagging: the spaCy model once per batch, then the rules in `tasks.entities`.
 
 Create one `Tagger` per worker process (after fork: spaCy models must not
 cross `fork`) and reuse it; loading takes about a second.
+
+`tag_batch(texts)` runs one `nlp.pipe` over every text of a batch, then the rules per
+text; `tag(text)` is the batch of one. Limits the caller must mind when it forms a batch:
+each text is cut into pieces under `nlp.max_length` characters (1,000,000 by default, at
+paragraph or line breaks), and the whole batch is one spaCy batch, so the model's memory
+grows with the batch's total length (spaCy's rule of thumb is about 1 GB per 100,000
+characters for parser/NER; tok2vec + ner alone need much less). Bound batches by words
+(`split_batches`) as well as by documents.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,18 +138,53 @@ class Tagger:
         self._config = load_config(self.config_path)
         self._config_stamp = stamp
 
-    def _entities(self, text: str) -> list[tuple[int, int, str]]:
-        """(start, end, label) of the model's entities: one model call per text (or huge chunk)."""
-        found: list[tuple[int, int, str]] = []
+    def _entities_batch(self, texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
+        """(start, end, label) of the model's entities per text: one `nlp.pipe` for all.
+
+        A model error (MODEL_ERRORS) becomes a TaggingError for the whole call; the
+        caller isolates it. Anything else propagates unchanged.
+        """
+        pieces = [
+            (i, offset, piece)
+            for i, text in enumerate(texts)
+            if text.strip()
+            for offset, piece in _chunks(text, self._nlp.max_length - 1)
+        ]
+        found: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+        if not pieces:
+            return found
         try:
-            for offset, piece in _chunks(text, self._nlp.max_length - 1):
-                doc = self._nlp(piece)
-                found += [(offset + e.start_char, offset + e.end_char, e.label_) for e in doc.ents]
-        except MODEL_ERRORS as exc:  # the model failed on this text (see MODEL_ERRORS)
+            docs = self._nlp.pipe((p for _, _, p in pieces), batch_size=len(pieces))
+            for (i, offset, _), doc in zip(pieces, docs, strict=True):
+                found[i] += [
+                    (offset + e.start_char, offset + e.end_char, e.label_) for e in doc.ents
+                ]
+        except MODEL_ERRORS as exc:  # the model failed on some text (see MODEL_ERRORS)
             raise TaggingError(
                 f"the NER model failed on this text: {type(exc).__name__}: {exc}"
             ) from exc
         return found
+
+    def _entities_isolated(
+        self, texts: Sequence[str]
+    ) -> list[list[tuple[int, int, str]] | TaggingError]:
+        """Like `_entities_batch`, but a model error fails only the text that caused it.
+
+        The batch runs as one pipe; if the model fails on it, each text runs alone so its
+        batch-mates are tagged and only the bad text gets its TaggingError.
+        """
+        try:
+            return list(self._entities_batch(texts))
+        except TaggingError as exc:
+            if len(texts) == 1:
+                return [exc]
+        out: list[list[tuple[int, int, str]] | TaggingError] = []
+        for text in texts:
+            try:
+                out.append(self._entities_batch([text])[0])
+            except TaggingError as exc:
+                out.append(exc)
+        return out
 
     def raw(self, text: str) -> list[Mention]:
         """The model's own mentions, untouched (for evaluation side by side)."""
@@ -149,12 +192,54 @@ class Tagger:
             return []
         return [
             Mention(text=text[a:b], label=label, start=a, end=b)
-            for a, b, label in self._entities(text)
+            for a, b, label in self._entities_batch([text])[0]
         ]
 
     def tag(self, text: str) -> list[Mention]:
-        """Refined mentions with canonical names and stable entity ids."""
+        """Refined mentions with canonical names and stable entity ids (a batch of one)."""
+        result = self.tag_batch([text])[0]
+        if isinstance(result, TaggingError):
+            raise result
+        return result
+
+    def tag_batch(self, texts: Sequence[str]) -> list[list[Mention] | TaggingError]:
+        """Per text, in order: its refined mentions, or the TaggingError the model raised on it.
+
+        One `nlp.pipe` over the batch, then the rules per text exactly as `tag` applies
+        them (same results as tagging each text alone). A model error on one text fails
+        only that text; an exception that is not a model error (a time limit, an
+        interrupt) propagates unchanged and fails the call. The user's entities.toml is
+        read once per batch; a broken one raises ConfigError for the batch.
+        """
         self._refresh_config()
-        if not text.strip():
-            return []
-        return refine_offsets(text, self._entities(text), self._config, self._aliases)
+        found = self._entities_isolated(texts)
+        return [
+            entities
+            if isinstance(entities, TaggingError)
+            else (
+                refine_offsets(text, entities, self._config, self._aliases) if text.strip() else []
+            )
+            for text, entities in zip(texts, found, strict=True)
+        ]
+
+
+def split_batches(words: Sequence[int], max_docs: int, max_words: int) -> list[list[int]]:
+    """Indexes of texts grouped in order: at most `max_docs` texts and `max_words` words each.
+
+    `words` holds each text's word count. A text longer than `max_words` forms a batch of
+    its own (it is still tagged, in pieces under `nlp.max_length`).
+    """
+    if max_docs < 1 or max_words < 1:
+        raise ValueError("max_docs and max_words must be at least 1")
+    batches: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for i, n in enumerate(words):
+        if current and (len(current) >= max_docs or total + n > max_words):
+            batches.append(current)
+            current, total = [], 0
+        current.append(i)
+        total += n
+    if current:
+        batches.append(current)
+    return batches

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +21,7 @@ from tasks.models import (
     StageRun,
     Status,
 )
+from tasks.store.batch import WriteBatch
 
 HIGHLIGHT_OPEN = "<mark>"
 HIGHLIGHT_CLOSE = "</mark>"
@@ -97,6 +99,14 @@ class Store(Protocol):
         """A retryable failure: count the attempt and keep the error, status unchanged.
 
         Only if `run` owns `run.stage` (else StaleRun).
+        """
+
+    def batch(self, doc_ids: Iterable[str]) -> AbstractContextManager[WriteBatch]:
+        """One transaction for the writes on these documents inside the block.
+
+        Each write call is a savepoint: StaleRun (or a PermanentError) undoes that call
+        alone and is raised to the caller; any other error aborts the whole batch; the
+        rest commits once when the block ends. See `tasks.store.batch`.
         """
 
     def reset_to(self, doc_id: str, status: Status) -> None:

@@ -8,8 +8,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -41,6 +41,8 @@ from tasks.store.base import (
     mention_rows,
     query_terms,
 )
+from tasks.store.batch import BatchScope, WriteBatch
+from tasks.store.dialects import PostgresBatch
 from tasks.store.migrations import migration_scripts
 from tasks.store.postgres_errors import what_to_do
 
@@ -127,6 +129,7 @@ class PostgresStore:
             self._kwargs["application_name"] = "docflow"
         self._pool: ConnectionPool[Any] | None = None
         self._pid = 0
+        self._batches = BatchScope()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._safe_url!r}, schema={self.schema!r})"
@@ -218,8 +221,27 @@ class PostgresStore:
             # down, full, out of connections or read-only: the store cannot be written now
             raise self._unavailable(exc) from exc
 
+    def batch(self, doc_ids: Iterable[str]) -> AbstractContextManager[WriteBatch]:
+        """One transaction for these documents' writes, their rows locked in id order.
+
+        See `tasks.store.batch`.
+        """
+        return self._batches.open(PostgresBatch(self), doc_ids)
+
     @contextmanager
-    def _write(self, durable: bool = True) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+    def _write(
+        self, durable: bool = True, doc_id: str | None = None
+    ) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+        """One transaction (see `_transaction`), or one savepoint of the open batch's."""
+        if self._batches.active is None:
+            with self._transaction(durable) as cur:
+                yield cur
+        else:
+            with self._batches.write(doc_id, durable) as cur:
+                yield cur
+
+    @contextmanager
+    def _transaction(self, durable: bool = True) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
         """A cursor inside one transaction: committed on success, rolled back on error.
 
         `durable=False` is for stage progress (a stage started or done): its commit does not
@@ -324,7 +346,7 @@ class PostgresStore:
     ) -> tuple[str, bool]:
         doc_id = content_hash[:16]
         now = time.time()
-        with self._write() as cur:
+        with self._write(doc_id=doc_id) as cur:
             # A racing insert of the same content waits here for the other to commit,
             # then does nothing; the SELECT below then sees the winner's row.
             cur.execute(
@@ -356,7 +378,7 @@ class PostgresStore:
         return doc_id, created
 
     def start_stage(self, doc_id: str, run: StageResult) -> int:
-        with self._write(durable=False) as cur:
+        with self._write(durable=False, doc_id=doc_id) as cur:
             cur.execute("UPDATE documents SET updated_at = %s WHERE id = %s", (run.started, doc_id))
             cur.execute(
                 "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, attempts)"
@@ -370,7 +392,7 @@ class PostgresStore:
         return int(row["attempts"]) if row else 0
 
     def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None:
-        with self._write(durable=False) as cur:
+        with self._write(durable=False, doc_id=doc_id) as cur:
             self._advance(
                 cur,
                 doc_id,
@@ -392,7 +414,7 @@ class PostgresStore:
         self, doc_id: str, mentions: list[Mention], tag_version: str, run: StageResult
     ) -> None:
         payload = json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
-        with self._write(durable=False) as cur:
+        with self._write(durable=False, doc_id=doc_id) as cur:
             self._advance(
                 cur,
                 doc_id,
@@ -406,7 +428,7 @@ class PostgresStore:
 
     def index_document(self, doc_id: str, run: StageResult) -> None:
         now = time.time()
-        with self._write(durable=False) as cur:
+        with self._write(durable=False, doc_id=doc_id) as cur:
             # The row lock serialises indexing of one document; other documents go on.
             # The status moves first: a run that does not own the stage stops here.
             self._advance(
@@ -452,7 +474,9 @@ class PostgresStore:
                     " %s::text[], %s::text[], %s::text[], %s::text[])",
                     (doc_id, *(list(c) for c in columns)),
                 )
-            self._apply_entity_deltas(cur, entity_deltas(old_rows, new_rows))
+            self._batches.entity_deltas(
+                cur, entity_deltas(old_rows, new_rows), self._apply_entity_deltas
+            )
             cur.execute(
                 "INSERT INTO documents_fts (doc_id, title, body, tsv) VALUES (%s, %s, %s,"
                 " setweight(to_tsvector(%s::regconfig, %s), 'A')"
@@ -516,7 +540,7 @@ class PostgresStore:
             )
 
     def mark_failed(self, doc_id: str, run: StageResult) -> None:
-        with self._write() as cur:
+        with self._write(doc_id=doc_id) as cur:
             self._advance(
                 cur,
                 doc_id,
@@ -529,7 +553,7 @@ class PostgresStore:
             self._upsert_run(cur, doc_id, run)
 
     def record_attempt(self, doc_id: str, run: StageResult) -> None:
-        with self._write(durable=False) as cur:
+        with self._write(durable=False, doc_id=doc_id) as cur:
             self._advance(
                 cur,
                 doc_id,
@@ -541,7 +565,7 @@ class PostgresStore:
             self._upsert_run(cur, doc_id, run)
 
     def reset_to(self, doc_id: str, status: Status) -> None:
-        with self._write() as cur:
+        with self._write(doc_id=doc_id) as cur:
             cur.execute(
                 "UPDATE documents SET status = %s, stage = NULL, updated_at = %s WHERE id = %s",
                 (Status(status).value, time.time(), doc_id),

@@ -6,8 +6,8 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from tasks.store.base import (
     mention_rows,
     query_terms,
 )
+from tasks.store.batch import BatchScope, Deltas, WriteBatch
+from tasks.store.dialects import SQLiteBatch
 from tasks.store.migrations import migration_scripts
 from tasks.store.sqlite_errors import RETRIED, cannot_write, stuck_connection
 
@@ -62,6 +64,7 @@ class SQLiteStore:
         self.path = sqlite_path(url)
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
+        self._batches = BatchScope()
 
     # ---- connection -------------------------------------------------------------
     @property
@@ -120,8 +123,26 @@ class SQLiteStore:
             with suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
 
+    def batch(self, doc_ids: Iterable[str]) -> AbstractContextManager[WriteBatch]:
+        """One transaction for these documents' writes (see `tasks.store.batch`)."""
+        return self._batches.open(SQLiteBatch(self), doc_ids)
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, doc_id: str | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction, or one savepoint of the open batch's transaction."""
+        if self._batches.active is None:
+            with self._transaction() as tx:
+                yield tx
+        else:
+            with self._batches.write(doc_id) as tx:
+                yield tx
+
+    def _entity_deltas(self, tx: sqlite3.Connection, deltas: Deltas) -> None:
+        """Apply a document's entity changes now, or at the end of the open batch."""
+        self._batches.entity_deltas(tx, deltas, self._apply_entity_deltas)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; a file that cannot be written now raises StoreUnavailable."""
         conn = self.conn
         try:
@@ -215,7 +236,7 @@ class SQLiteStore:
     ) -> tuple[str, bool]:
         doc_id = content_hash[:16]
         now = time.time()
-        with self._write() as tx:
+        with self._write(doc_id) as tx:
             cur = tx.execute(
                 "INSERT OR IGNORE INTO documents (id, content_hash, source, format, part, raw,"
                 " status, trace_id, created_at, updated_at, attempts)"
@@ -245,7 +266,7 @@ class SQLiteStore:
         return doc_id, created
 
     def start_stage(self, doc_id: str, run: StageResult) -> int:
-        with self._write() as tx:
+        with self._write(doc_id) as tx:
             tx.execute("UPDATE documents SET updated_at = ? WHERE id = ?", (run.started, doc_id))
             row = tx.execute(
                 "INSERT INTO stage_runs (doc_id, stage, worker, task_id, started, attempts)"
@@ -258,7 +279,7 @@ class SQLiteStore:
         return int(row[0])
 
     def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None:
-        with self._write() as tx:
+        with self._write(doc_id) as tx:
             self._advance(
                 tx,
                 doc_id,
@@ -280,7 +301,7 @@ class SQLiteStore:
         self, doc_id: str, mentions: list[Mention], tag_version: str, run: StageResult
     ) -> None:
         payload = json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
-        with self._write() as tx:
+        with self._write(doc_id) as tx:
             self._advance(
                 tx,
                 doc_id,
@@ -294,7 +315,7 @@ class SQLiteStore:
 
     def index_document(self, doc_id: str, run: StageResult) -> None:
         now = time.time()
-        with self._write() as tx:
+        with self._write(doc_id) as tx:
             # the status moves first: a run that does not own the stage stops here
             self._advance(
                 tx,
@@ -328,7 +349,7 @@ class SQLiteStore:
                     for m, row in zip(mentions, new_rows, strict=True)
                 ],
             )
-            self._apply_entity_deltas(tx, entity_deltas(old_rows, new_rows))
+            self._entity_deltas(tx, entity_deltas(old_rows, new_rows))
             tx.execute("DELETE FROM documents_fts WHERE rowid = ?", (rowid,))
             tx.execute(
                 "INSERT INTO documents_fts (rowid, doc_id, title, body) VALUES (?, ?, ?, ?)",
@@ -384,7 +405,7 @@ class SQLiteStore:
             )
 
     def mark_failed(self, doc_id: str, run: StageResult) -> None:
-        with self._write() as tx:
+        with self._write(doc_id) as tx:
             self._advance(
                 tx,
                 doc_id,
@@ -396,7 +417,7 @@ class SQLiteStore:
             self._upsert_run(tx, doc_id, run)
 
     def record_attempt(self, doc_id: str, run: StageResult) -> None:
-        with self._write() as tx:
+        with self._write(doc_id) as tx:
             self._advance(
                 tx,
                 doc_id,
@@ -408,7 +429,7 @@ class SQLiteStore:
             self._upsert_run(tx, doc_id, run)
 
     def reset_to(self, doc_id: str, status: Status) -> None:
-        with self._write() as tx:
+        with self._write(doc_id) as tx:
             tx.execute(
                 "UPDATE documents SET status = ?, stage = NULL, updated_at = ? WHERE id = ?",
                 (status, time.time(), doc_id),

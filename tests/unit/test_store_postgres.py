@@ -410,3 +410,107 @@ def test_search_matches_hyphenated_and_dotted_terms_and_ranks_titles_first(store
     assert [h.id for h in store.search("F-35")] == [ids[1], ids[0]]
     (hit,) = store.search("U.S. jets")
     assert hit.id == ids[0] and "<mark>" in hit.snippet
+
+
+# ---- batches: one transaction for many documents --------------------------------------
+
+
+def _waiting_on_the_batch_lock(url: str) -> bool:
+    with psycopg.connect(url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query LIKE 'SELECT id FROM documents%FOR UPDATE'"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def test_two_batches_sharing_documents_written_in_opposite_orders_never_deadlock(
+    url: str, stores
+) -> None:
+    # Given two documents and two workers whose batches both hold them
+    setup = stores()
+    setup.migrate()
+    ids = []
+    for text in ("first shared story", "second shared story"):
+        article, digest = raw(text)
+        ids.append(setup.add_document(article, digest, "trace", run(Stage.ingest))[0])
+    first, second = stores(), stores()
+    first_wrote = threading.Event()
+    second_waits = threading.Event()
+    errors: list[BaseException] = []
+
+    def batch_in_reverse() -> None:
+        try:
+            with first.batch(ids):
+                first.start_stage(ids[1], lease(Stage.parse, "first"))
+                first_wrote.set()
+                assert second_waits.wait(timeout=60)
+                first.start_stage(ids[0], lease(Stage.parse, "first"))
+        except BaseException as exc:
+            errors.append(exc)
+            first_wrote.set()
+
+    def batch_in_order() -> None:
+        try:
+            with second.batch(ids):
+                for doc_id in ids:
+                    second.start_stage(doc_id, lease(Stage.parse, "second"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    # When the first writes the second document, the second batch starts on both, and only
+    # then does the first write the first document
+    one = threading.Thread(target=batch_in_reverse)
+    one.start()
+    assert first_wrote.wait(timeout=60)
+    two = threading.Thread(target=batch_in_order)
+    two.start()
+    for _ in range(600):  # the second batch waits for the first one's row locks
+        if _waiting_on_the_batch_lock(url):
+            break
+        time.sleep(0.05)
+    else:
+        second_waits.set()
+        pytest.fail("the second batch never waited for the first one's row locks")
+    second_waits.set()
+    one.join(timeout=60)
+    two.join(timeout=60)
+
+    # Then neither deadlocks: the second batch ran after the first, whole
+    assert errors == []
+    for doc_id in ids:
+        (parse_run,) = [r for r in setup.stage_runs(doc_id) if r.stage == "parse"]
+        assert (parse_run.task_id, parse_run.attempts) == ("second", 2)
+
+
+def test_concurrent_batches_of_documents_sharing_entities_keep_exact_counts(stores) -> None:
+    setup = stores()
+    setup.migrate()
+    ids = []
+    for i in range(THREADS * 4):
+        article, digest = raw(f"batched story {i}")
+        doc_id, _ = setup.add_document(article, digest, "trace", run(Stage.ingest))
+        setup.save_parsed(
+            doc_id,
+            Article(title=f"Story {i}", paragraphs=["Fidan met Rubio. Fidan spoke."]),
+            run(Stage.parse),
+        )
+        found = [mention("Fidan", 0, "Hakan Fidan"), mention("Fidan", 17, "Hakan Fidan")]
+        found.insert(i % 3, mention("Rubio", 10, "Marco Rubio"))  # varying entity order
+        if i % 2:
+            found.append(mention("Ankara", 30, "Ankara", "GPE"))
+        setup.save_tags(doc_id, found, "v1", run(Stage.tag))
+        ids.append(doc_id)
+    workers = [stores() for _ in range(THREADS)]
+
+    def index_batch(i: int) -> int:
+        mine = ids[i::THREADS]  # every batch touches every entity, in its own order
+        with workers[i].batch(mine) as batch:
+            for doc_id in reversed(mine) if i % 2 else mine:
+                workers[i].index_document(doc_id, run(Stage.index))
+        return batch.commits
+
+    assert in_threads(THREADS, index_batch) == [1] * THREADS
+    counts = {e.name: (e.documents, e.mentions) for e in setup.entities()}
+    assert counts == {"Hakan Fidan": (32, 64), "Marco Rubio": (32, 32), "Ankara": (16, 16)}
+    assert setup.counts()["indexed"] == THREADS * 4
