@@ -55,13 +55,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from tasks.corpus import LENGTHS, generate_article, generate_corpus
 from tasks.errors import ConfigError, DocflowError, PermanentError
 from tasks.ingest import content_hash, split_file
 from tasks.parse import parse_article
-from tasks.store import Store, open_store
+from tasks.store import Store, StoreURL, open_store
 
 #: DOCFLOW_* variables of the caller that a benchmark honours; every other one is dropped
 KEPT_SETTINGS = ("DOCFLOW_SPACY_MODEL",)
@@ -337,7 +336,8 @@ class StoreReader:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.postgres = url.startswith(("postgresql://", "postgres://"))
+        self.location = StoreURL.parse(url)
+        self.postgres = self.location.is_postgres
         self._conn: Any = None
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -349,7 +349,7 @@ class StoreReader:
             else:
                 import sqlite3
 
-                path = Path(self.url[len("sqlite:///") :])
+                path = self.location.path
                 self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         if self.postgres:
             sql = sql.replace("?", "%s")
@@ -366,9 +366,9 @@ def create_private_database(url: str) -> tuple[str, Callable[[], None]]:
     import psycopg
     from psycopg import sql
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ConfigError(f"--store-url: {parts.scheme!r} is not postgresql://")
+    server = StoreURL.parse(url, setting="--store-url")
+    if not server.is_postgres:
+        raise ConfigError(f"--store-url: {server.masked!r} is not postgresql://")
     name = f"docflow_bench_{secrets.token_hex(4)}"
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
@@ -379,7 +379,7 @@ def create_private_database(url: str) -> tuple[str, Callable[[], None]]:
             hint="the benchmark never writes to an existing database; give a role that may "
             "CREATE DATABASE",
         ) from exc
-    private = urlunsplit(parts._replace(path=f"/{name}"))
+    private = server.with_database(name)
 
     def drop_database() -> None:
         with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
@@ -665,9 +665,7 @@ class Bench:
                     store_url, drop_db = create_private_database(cfg.store_url)
                 self.result["store"] = "postgresql" if drop_db else "sqlite"
                 if drop_db is not None:
-                    from workers.settings import mask_url
-
-                    self.result["store_url"] = mask_url(store_url)
+                    self.result["store_url"] = StoreURL.parse(store_url).masked
                 with private_environment(self.root, self._env(store_url)):
                     self._pipeline(files, texts, store_url)
         finally:
@@ -815,9 +813,7 @@ class Bench:
         stack.add_child(
             "watcher", [sys.executable, "-m", "workers.cli", "watch", str(self.inbox)], env
         )
-        database = (
-            urlsplit(store_url).path.lstrip("/") if store_url.startswith("postgres") else None
-        )
+        database = StoreURL.parse(store_url).database
         self.sampler = Sampler(self._roots, database=database)
         self.sampler.start()
 

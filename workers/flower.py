@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m workers.flower [flower options]`: Flower with docflow's settings and logs."""
     import structlog
 
+    from tasks.masking import mask_url
     from workers.logging import configure_logging
-    from workers.settings import get_settings, mask_url
+    from workers.settings import get_settings
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)

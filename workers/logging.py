@@ -6,29 +6,22 @@ stderr: JSON lines when stderr is not a terminal (or DOCFLOW_LOG_FORMAT=json), a
 console format on a terminal (or DOCFLOW_LOG_FORMAT=console).
 
 Nothing secret or bulky reaches the output: passwords in URLs and `password=` pairs are
-masked in every string (the message and tracebacks included), values under content keys
-(`raw`, `content`, `text`, `body`, ...) are replaced by their length, and any other
-very long value is cut.
+masked in every string (the message and tracebacks included) by `tasks.masking`, values
+under content keys (`raw`, `content`, `text`, `body`, ...) are replaced by their length,
+and any other very long value is cut.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from typing import Any
 
 import structlog
 from structlog.typing import EventDict, Processor
 
-#: scheme://user:PASSWORD@host -> scheme://user:***@host
-_URL_PASSWORD = re.compile(
-    r"((?<![a-zA-Z0-9+.\-])[a-zA-Z][a-zA-Z0-9+.\-]*+://[^:/@\s]*:)[^@\s]{1,1024}@"
-)
-#: password=..., secret: ..., token=... in free text
-_PAIR_SECRET = re.compile(
-    r"(?i)\b((?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key)[\"']?\s*[=:]\s*[\"']?)([^\s&\"',;]+)"
-)
+from tasks.masking import mask_secrets
+
 #: keys whose values are document content: logged as their length only
 CONTENT_KEYS = frozenset(
     {
@@ -57,13 +50,6 @@ _configured = False
 _node: str | None = None
 
 
-def mask(text: str) -> str:
-    """The text with passwords in URLs and `password=...` pairs replaced by ***."""
-    if "://" in text:
-        text = _URL_PASSWORD.sub(r"\1***@", text)
-    return _PAIR_SECRET.sub(r"\1***", text)
-
-
 def redact(_: Any, __: str, event_dict: EventDict) -> EventDict:
     """Mask secrets in every string value; drop content and secret values; cut huge ones."""
     for key, value in list(event_dict.items()):
@@ -72,7 +58,7 @@ def redact(_: Any, __: str, event_dict: EventDict) -> EventDict:
         elif key in CONTENT_KEYS and isinstance(value, str | bytes | list):
             event_dict[key] = f"<{len(value)} {'items' if isinstance(value, list) else 'chars'}>"
         elif isinstance(value, str):
-            value = mask(value)
+            value = mask_secrets(value)
             if len(value) > MAX_VALUE_CHARS and key not in _LONG_OK:
                 value = value[:MAX_VALUE_CHARS] + f"... <{len(value) - MAX_VALUE_CHARS} more chars>"
             event_dict[key] = value

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from tasks.errors import ConfigError
 from tasks.store import Store, open_store
-from workers.settings import Settings, get_settings, mask_url
+from workers.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from tasks.tag import Tagger
@@ -68,23 +68,16 @@ def _is_model_folder(folder: Path | None) -> bool:
     )
 
 
-def sqlite_file(settings: Settings) -> Path | None:
-    """The SQLite file of the configured store; None for PostgreSQL."""
-    from tasks.store.sqlite import sqlite_path
-
-    return sqlite_path(settings.store) if settings.store.startswith("sqlite:") else None
-
-
 def check_store_location(settings: Settings) -> None:
     """A write command given an explicit SQLite store URL whose folder does not exist is
     refused (a typo must not grow a new tree); the default store under the data dir is
     created as needed."""
-    path = sqlite_file(settings)
+    store = settings.parsed_store
+    path = store.path
     if path is None or settings.store_url is None or path.parent.is_dir():
         return
     raise ConfigError(
-        f"DOCFLOW_STORE_URL={mask_url(settings.store_url)}: the folder {path.parent} "
-        "does not exist",
+        f"DOCFLOW_STORE_URL={store.masked}: the folder {path.parent} does not exist",
         hint="create the folder, fix DOCFLOW_STORE_URL, or unset it to use <data dir>/docflow.db",
     )
 

@@ -10,13 +10,13 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tasks.errors import ConfigError
+from tasks.store.url import BadStoreURL, StoreURL
 
 STACK_FILE = "stack.json"
 ENV_PREFIX = "DOCFLOW_"
@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     def _broker_scheme(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        scheme = urlsplit(value).scheme
+        scheme = value.partition("://")[0].lower() if "://" in value else ""
         if scheme not in {"redis", "rediss", "redis+socket", "memory"}:
             raise ValueError(f"must start with redis:// or rediss:// (got {scheme or 'no'} scheme)")
         return value
@@ -100,9 +100,10 @@ class Settings(BaseSettings):
     def _store_scheme(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        scheme = urlsplit(value).scheme
-        if scheme not in {"sqlite", "postgresql", "postgres"}:
-            raise ValueError(f"must start with sqlite:/// or postgresql:// (got {scheme or 'no'})")
+        try:
+            StoreURL.parse(value)
+        except BadStoreURL as exc:
+            raise ValueError(exc.reason) from None
         return value
 
     @field_validator("flower_basic_auth")
@@ -119,7 +120,13 @@ class Settings(BaseSettings):
 
     @property
     def store(self) -> str:
+        """The store URL: DOCFLOW_STORE_URL, else the SQLite file under the data dir."""
         return self.store_url or f"sqlite:///{self.data_path / 'docflow.db'}"
+
+    @property
+    def parsed_store(self) -> StoreURL:
+        """`store`, parsed: its kind, its SQLite file, its masked form."""
+        return StoreURL.parse(self.store)
 
     @property
     def inbox(self) -> Path:
@@ -165,21 +172,6 @@ def read_stack_file(settings: Settings) -> dict[str, object] | None:
     if not isinstance(pid, int) or not psutil.pid_exists(pid):
         return None
     return data if isinstance(data, dict) else None
-
-
-def mask_url(url: str | None) -> str:
-    """The URL with any password replaced by ***, safe to print or log."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{user}:***@{host}" if user else f":***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def setting_names() -> list[str]:

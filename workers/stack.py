@@ -16,10 +16,11 @@ from pathlib import Path
 import structlog
 
 from tasks.errors import BrokerUnavailable, ConfigError
+from tasks.masking import mask_url
 from workers.app import QUEUES
 from workers.broker import EmbeddedRedis, ping
 from workers.nodes import node_template
-from workers.settings import STACK_FILE, Settings, mask_url
+from workers.settings import STACK_FILE, Settings
 
 log = structlog.get_logger("docflow.stack")
 #: held (flock) by the one stack running on a data dir, for as long as it runs

@@ -24,7 +24,7 @@ import psutil
 import structlog
 
 from tasks.errors import StoreUnavailable
-from workers.settings import mask_url
+from tasks.masking import mask_url
 
 log = structlog.get_logger("docflow.watcher")
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import sql
@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from tasks.errors import ConfigError, DocumentNotFound, StaleRun, StoreUnavailable
+from tasks.masking import mask_url
 from tasks.models import (
     Article,
     DocumentRecord,
@@ -64,7 +65,6 @@ MAX_TITLE_WORDS_CHARS = 16_384
 MAX_BODY_WORDS_CHARS = 262_144
 _WORD = re.compile(r"\w+", re.UNICODE)  # the word split of tasks.store.base.query_terms
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-_PASSWORD_PARAM = re.compile(r"(?i)(password=)[^&\s]*")
 
 Deltas = dict[str, tuple[str, str, int, int, set[str]]]
 
@@ -83,25 +83,11 @@ def _reset_pool_lock() -> None:
 os.register_at_fork(after_in_child=_reset_pool_lock)
 
 
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ***, safe to log or show."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, host = netloc.rsplit("@", 1)
-            if ":" in userinfo:
-                netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
-        masked = urlunsplit(parts._replace(netloc=netloc))
-    except ValueError:
-        masked = re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
-    return _PASSWORD_PARAM.sub(r"\1***", masked)
-
-
 def _password(url: str) -> str | None:
+    """The password libpq reads from a URL or conninfo string (to scrub it from errors)."""
     try:
-        password = conninfo_to_dict(url).get("password") or urlsplit(url).password
-    except (psycopg.Error, ValueError):
+        password = conninfo_to_dict(url).get("password")
+    except psycopg.Error:
         return None
     return str(password) if password else None
 
@@ -142,7 +128,7 @@ class PostgresStore:
             text = text.replace(password, "***")
             if unquote(password) != password:
                 text = text.replace(unquote(password), "***")
-        return text.replace(self.url, self._safe_url)
+        return mask_url(text.replace(self.url, self._safe_url))
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
         reason = self._scrub(exc)

@@ -39,6 +39,7 @@ from tasks.store.batch import BatchScope, Deltas, WriteBatch
 from tasks.store.dialects import SQLiteBatch
 from tasks.store.migrations import migration_scripts
 from tasks.store.sqlite_errors import RETRIED, cannot_write, stuck_connection
+from tasks.store.url import StoreURL
 
 BUSY_TIMEOUT_MS = 30_000
 #: a document's mentions column, parsed in one go
@@ -49,19 +50,15 @@ _DOC_COLUMNS = (
 )
 
 
-def sqlite_path(url: str) -> Path:
-    """The file of a sqlite:///path URL."""
-    if not url.startswith("sqlite:///"):
-        raise ConfigError(f"DOCFLOW_STORE_URL: {url!r} is not a sqlite:/// URL")
-    return Path(url[len("sqlite:///") :])
-
-
 class SQLiteStore:
     """The default store. Connections are opened lazily, one per process (fork-safe)."""
 
     def __init__(self, url: str) -> None:
+        parsed = StoreURL.parse(url)
+        if parsed.path is None:
+            raise ConfigError(f"DOCFLOW_STORE_URL: {parsed.masked!r} is not a sqlite:/// URL")
         self.url = url
-        self.path = sqlite_path(url)
+        self.path: Path = parsed.path
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
         self._batches = BatchScope()

@@ -20,18 +20,12 @@ from tasks.models import RawArticle
 from tasks.parse import parse_article
 from tests.unit import regex_probe
 
-#: patterns that never see document input, with the reason
-NOT_DOCUMENT_INPUT = {
-    "(://[^:/@]*):[^@]*@": "tasks/store/postgres.py masks the password of the configured store URL",
-}
 SCREEN_CHARS = 128
 SMALL_CHARS = 2_048
 GROWTH_LIMIT = 20.0
 NOISE_FLOOR_S = 0.004
 
-PATTERNS = [
-    f for f in regex_probe.collect_patterns() if f.pattern.pattern not in NOT_DOCUMENT_INPUT
-]
+PATTERNS = regex_probe.collect_patterns()
 
 
 def test_the_probe_finds_the_patterns_of_the_parser_the_entity_rules_and_the_workers() -> None:

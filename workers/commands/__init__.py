@@ -5,7 +5,7 @@ from __future__ import annotations
 from tasks.errors import ConfigError
 from tasks.store import Store, open_store
 from workers.logging import configure_logging
-from workers.resources import check_model, check_store_location, sqlite_file
+from workers.resources import check_model, check_store_location
 from workers.settings import Settings, get_settings
 
 #: what to do when a read-only command finds no store
@@ -37,15 +37,15 @@ def store_for(settings: Settings, *, read_only: bool = False) -> Store:
     (no write lock). Otherwise the store is created if need be (see
     `check_store_location`) and migrated.
     """
-    path = sqlite_file(settings)
-    if path is None:
-        return open_store(settings.store)  # PostgreSQL migrates under an advisory lock
+    store = settings.parsed_store
+    if store.path is None:
+        return open_store(store)  # PostgreSQL migrates under an advisory lock
     if read_only:
-        if not path.is_file():
-            raise ConfigError(f"no docflow store at {path}", hint=NO_STORE_HINT)
-        return open_store(settings.store, migrate=False)
+        if not store.path.is_file():
+            raise ConfigError(f"no docflow store at {store.path}", hint=NO_STORE_HINT)
+        return open_store(store, migrate=False)
     check_store_location(settings)
-    return open_store(settings.store)
+    return open_store(store)
 
 
 __all__ = ["check_store_location", "setup", "store_for"]

@@ -9,6 +9,7 @@ import typer
 
 from tasks.corpus import LENGTHS, parse_words
 from tasks.errors import ConfigError
+from tasks.store.url import StoreURL
 from workers.cli import app
 from workers.logging import configure_logging
 from workers.output import console, err_console, print_json
@@ -179,8 +180,8 @@ def bench(
         span = parse_words(words) if words else parse_words(length)
     except ValueError as exc:
         raise ConfigError(f"--words/--length: {exc}") from None
-    if store_url and not store_url.startswith(("sqlite", "postgresql://", "postgres://")):
-        raise ConfigError("--store-url: use sqlite or postgresql://user@host[:port]/db")
+    if store_url and not store_url.startswith("sqlite"):
+        StoreURL.parse(store_url, setting="--store-url")  # one parser, one error text
     config = BenchConfig(
         docs=docs if docs is not None or corpus is not None else 300,
         workers=workers,

@@ -11,13 +11,14 @@ import structlog
 import typer
 
 from tasks.errors import BrokerUnavailable, ConfigError, RetryableError, StoreUnavailable
+from tasks.masking import mask_url
 from tasks.models import FINAL_STATUSES, Status
 from tasks.store import Store
 from workers.cli import app
 from workers.commands import setup, store_for
 from workers.intake import ingest_paths
 from workers.output import console, err_console, print_json
-from workers.settings import Settings, mask_url
+from workers.settings import Settings
 
 log = structlog.get_logger("docflow.cli")
 

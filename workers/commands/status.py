@@ -14,12 +14,13 @@ from rich.table import Table
 from rich.text import Text
 
 from tasks.errors import DocflowError
+from tasks.masking import mask_url
 from tasks.models import Stage, Status
 from tasks.store import Store
 from workers.cli import app
 from workers.commands import setup, store_for
 from workers.output import console, print_json
-from workers.settings import Settings, mask_url
+from workers.settings import Settings
 
 #: one queue per stage, in pipeline order
 QUEUES: tuple[str, ...] = tuple(s.value for s in Stage)

@@ -16,10 +16,11 @@ from typing import Annotated, Any
 import typer
 
 from tasks.errors import BrokerUnavailable, ConfigError
+from tasks.masking import mask_url
 from workers.cli import app
 from workers.commands import setup, store_for
 from workers.output import console, err_console
-from workers.settings import Settings, mask_url
+from workers.settings import Settings
 
 #: `up` gives its children this long to stop before killing them (all of it stays < 15 s)
 STOP_TIMEOUT_S = 10.0
