@@ -1,7 +1,9 @@
 """The Celery app, and nothing else: `celery -A workers.app worker` works as usual.
 
-Configuration comes from `workers.settings`; task modules and signal receivers are
-imported here so every process that loads the app registers them.
+Configuration comes from `workers.settings`. The task modules and signal receivers are
+named in `TASK_MODULES` for Celery to import (`include=`) when a worker starts; this
+module imports none of them, so nothing in `workers/` imports in a circle. Publishers
+need only the app (`workers.publish` sends by task name).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from tasks.models import Stage
 from workers.settings import Settings, get_settings
 
 QUEUES: tuple[str, ...] = tuple(s.value for s in Stage)
+#: what a worker imports at start: the stage tasks, then the signal receivers
+TASK_MODULES: tuple[str, ...] = ("workers.pipeline", "workers.recovery", "workers.signals")
 #: the app's broker URL when none is configured (DOCFLOW_BROKER_URL) or published by a
 #: live `docflow up`/`run` on the data dir. Celery needs some URL; this one names no host
 #: (`.invalid` never resolves), and the app refuses to publish while it is in place.
@@ -99,7 +103,7 @@ def celery_config(settings: Settings) -> dict[str, object]:
         # At-least-once: a message is acked after its task ran. A child process that dies
         # (crash, OOM kill) or hits the hard time limit puts its message back (reject +
         # requeue) instead of dropping it; the stage then sees a run that never finished,
-        # counts it, and fails the document after MAX_CRASH_ATTEMPTS (workers/pipeline.py).
+        # counts it, and fails the document after MAX_CRASH_ATTEMPTS (workers/delivery.py).
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "task_acks_on_failure": True,
@@ -131,14 +135,9 @@ def celery_config(settings: Settings) -> dict[str, object]:
 
 
 def create_app(settings: Settings | None = None) -> Celery:
-    app = DocflowCelery("docflow")
+    app = DocflowCelery("docflow", include=list(TASK_MODULES))
     app.config_from_object(celery_config(settings or get_settings()))
     return app
 
 
 app = create_app()
-
-# registered last: these modules import `app` from here
-import workers.pipeline  # noqa: E402
-import workers.recovery  # noqa: E402
-import workers.signals  # noqa: E402,F401

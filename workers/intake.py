@@ -49,7 +49,7 @@ def ingest_paths(store: Store, settings: Settings, paths: list[Path]) -> Intake:
     Store outages raise (RetryableError: nothing is published for a file not recorded);
     a broker outage stops publishing, not recording (see the module docstring).
     """
-    from workers.pipeline import start_chains
+    from workers.publish import start_chains
 
     intake = Intake()
     host = socket.gethostname()

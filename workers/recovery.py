@@ -32,6 +32,8 @@ import structlog
 from celery import signals
 
 from tasks.store import open_store
+from workers.app import QUEUES, app
+from workers.publish import enqueue_from_status
 from workers.settings import Settings, get_settings
 from workers.sweeper import Enqueue, Lease, StallDetector, SweepThread, sweep
 
@@ -99,9 +101,6 @@ def publisher(broker_url: str) -> Iterator[Enqueue]:
     the Celery app of the calling process happens to point at (`docflow up`'s own app
     may have none: see workers.app.NO_BROKER).
     """
-    from workers.app import app
-    from workers.pipeline import enqueue_from_status
-
     with app.connection_for_write(broker_url) as connection:
         yield functools.partial(enqueue_from_status, connection=connection)
 
@@ -116,8 +115,6 @@ def _sweep_with(
 def _sweep_into(
     client: redis.Redis, enqueue: Enqueue, settings: Settings, older: float, force: bool
 ) -> list[str]:
-    from workers.app import QUEUES
-
     store = open_store(settings.store, migrate=False)
     try:
         if force:
@@ -243,8 +240,6 @@ _client: tuple[int, str, redis.Redis] | None = None
 def _broker_client() -> redis.Redis | None:
     """This process's Redis client on the app's broker (None for a non-Redis broker)."""
     global _client
-    from workers.app import app
-
     url = str(app.conf.broker_url or "")
     if not url.startswith(("redis://", "rediss://", "redis+socket://")):
         return None

@@ -16,7 +16,10 @@ import structlog
 from celery import signals
 
 from workers import resources
+from workers.app import is_unconfigured, no_broker_error
 from workers.logging import configure_logging, set_node
+from workers.nodes import expand
+from workers.recovery import claim_node
 from workers.settings import get_settings
 
 log = structlog.get_logger("docflow.worker")
@@ -47,10 +50,6 @@ def _claim_node(sender: Any = None, instance: Any = None, **_: Any) -> None:
       leases alive.
     The node name then goes on every record of this worker and its children.
     """
-    from workers.app import is_unconfigured, no_broker_error
-    from workers.nodes import expand
-    from workers.recovery import claim_node
-
     name = str(getattr(instance, "hostname", None) or sender or "")
     if instance is not None and name:
         name = expand(name)

@@ -1,7 +1,7 @@
 """Celery task events for stages that ran inline, so Flower sees every stage as a task.
 
 A worker that consumes the next stage's queue runs that stage straight after the
-previous one, in the same task (see `workers.pipeline`). No message of its own goes
+previous one, in the same task (see `workers.delivery`). No message of its own goes
 through the broker, so Celery sends no events for it; this module sends the events a
 worker would have sent (received, started, then succeeded, failed or retried), under
 the stage's own task name and id, with the task that ran it as `parent_id`. Flower's

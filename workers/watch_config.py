@@ -79,12 +79,12 @@ class CeleryDispatcher:
         self.store = store
 
     def start(self, result: IngestResult) -> None:
-        from workers.pipeline import start_chains
+        from workers.publish import start_chains
 
         start_chains(result)
 
     def resume(self, doc_ids: list[str]) -> None:
-        from workers.pipeline import enqueue_chain
+        from workers.publish import enqueue_chain
 
         for doc_id in doc_ids:
             doc = self.store.get_document(doc_id)

@@ -59,7 +59,7 @@ def test_with_no_broker_configured_publishing_raises_and_nothing_reaches_the_def
         env,
         f"""
         from tasks.errors import ConfigError
-        from workers.pipeline import enqueue_chain
+        from workers.publish import enqueue_chain
         try:
             enqueue_chain({marker!r}, "trace")
         except ConfigError as exc:

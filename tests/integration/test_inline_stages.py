@@ -11,7 +11,7 @@ import redis
 from tasks.models import Stage, StageRun
 from tasks.store import open_store
 from tests.conftest import docflow, docflow_env
-from workers.pipeline import inline_task_id
+from workers.delivery import inline_task_id
 
 pytestmark = pytest.mark.integration
 

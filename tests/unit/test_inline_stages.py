@@ -9,7 +9,7 @@ import pytest
 
 from tasks.models import Stage
 from workers.app import app
-from workers.pipeline import inline_task_id, runs_inline
+from workers.delivery import inline_task_id, runs_inline
 from workers.settings import get_settings
 
 

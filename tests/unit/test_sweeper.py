@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from tasks.models import DocumentRecord, StageRun, Status
-from workers import pipeline, recovery
+from workers import delivery, recovery
 from workers.app import celery_config
 from workers.settings import Settings
 from workers.sweeper import Lease, StallDetector, sweep
@@ -178,13 +178,13 @@ def no_timeout_notes(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
 
 
 def test_a_redelivered_message_whose_run_never_finished_is_a_lost_run(no_timeout_notes) -> None:
-    why = pipeline.lost_run(unfinished(), request(), hard_limit_s=180)
+    why = delivery.lost_run(unfinished(), request(), hard_limit_s=180)
     assert why is not None and "worker process running it died" in why
 
 
 def test_a_run_killed_at_the_hard_time_limit_says_so(no_timeout_notes) -> None:
     no_timeout_notes["t1"] = 180.0
-    assert "hard time limit of 180 s" in (pipeline.lost_run(unfinished(), request(), 180) or "")
+    assert "hard time limit of 180 s" in (delivery.lost_run(unfinished(), request(), 180) or "")
 
 
 @pytest.mark.parametrize(
@@ -198,7 +198,7 @@ def test_a_run_killed_at_the_hard_time_limit_says_so(no_timeout_notes) -> None:
     ids=["a retry, not a redelivery", "another message", "it finished", "never started"],
 )
 def test_anything_else_is_not_a_lost_run(no_timeout_notes, run, req) -> None:
-    assert pipeline.lost_run(run, req, hard_limit_s=180) is None
+    assert delivery.lost_run(run, req, hard_limit_s=180) is None
 
 
 def test_the_defaults_resend_a_killed_workers_documents_well_within_two_minutes() -> None:

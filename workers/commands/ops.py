@@ -66,7 +66,7 @@ def retry(
     json_out: JsonOpt = False,
 ) -> None:
     """Run failed documents again from the stage that failed."""
-    from workers.pipeline import enqueue_chain
+    from workers.publish import enqueue_chain
 
     if not ids and not all_failed:
         raise typer.BadParameter("give document ids or --all-failed")
@@ -110,7 +110,7 @@ def reprocess(
     Without ids, only documents whose tags were made by another tagger version are redone
     (or all of them with --all).
     """
-    from workers.pipeline import enqueue_chain
+    from workers.publish import enqueue_chain
     from workers.resources import get_tagger
 
     try:

@@ -1,0 +1,427 @@
+"""How a stage is delivered: runs, inline runs, retries, crashes, failures, in one place.
+
+1. `process`: a message runs its stage, then each following stage this worker consumes,
+   inline; the first stage it does not consume gets a message of its own.
+2. `run_inline`: an inline stage, logged and reported to Flower as the task it would be.
+3. `run_stage`: one run of one stage, own or inline, ends in an `Outcome` (Done,
+   Skipped, Superseded, Retry, Failed: `workers.stage_runs`); it raises nothing for Celery.
+4. `settle`: the one place an outcome becomes what Celery needs.
+5. The budgets (`retry_or_fail`, `fail`), stale runs and lost-run detection (`lost_run`).
+
+The store is the source of truth: a message for a stage that already ran is skipped, and
+every status write is compare-and-set on the run that owns the stage (a stale run is
+superseded and writes nothing). The work is `workers.stage_work`'s, the tasks
+`workers.pipeline`'s.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from celery import Task
+from celery.exceptions import Ignore, SoftTimeLimitExceeded
+
+from tasks.errors import (
+    DocumentNotFound,
+    PermanentError,
+    RetryableError,
+    StaleRun,
+    StoreUnavailable,
+)
+from tasks.models import NEXT_STAGE, DocumentRecord, Stage, StageRun
+from tasks.store import StageResult, Store
+from tasks.store.base import INPUT_STATUS
+from workers import recovery, task_events
+from workers.app import app
+from workers.publish import enqueue_chain, send_stage, task_name
+from workers.resources import get_store
+from workers.settings import get_settings
+from workers.stage_runs import (
+    Done,
+    Failed,
+    Outcome,
+    Retry,
+    Skipped,
+    StageCall,
+    Superseded,
+    WorkerLost,
+    timer,
+)
+from workers.stage_work import WORK
+
+log = structlog.get_logger("docflow.pipeline")
+
+#: unexpected exceptions (bugs), soft time-outs and lost runs (the worker process died:
+#: crash, out of memory, hard time limit) together get this many tries in all
+MAX_CRASH_ATTEMPTS = 3
+#: while the store is unreachable a stage keeps retrying (with capped backoff) this often
+STORE_DOWN_RETRIES = 30
+#: backstop: a stage started this many times on one document without an outcome is failed,
+#: whatever the reason (crashes are normally counted exactly, see `lost_run`)
+MAX_STARTS = STORE_DOWN_RETRIES + 20
+
+
+class StageFailed(PermanentError):
+    """Raised to stop a chain once the store records a document as failed."""
+
+
+# ---- 1. a message: its stage, then the following ones ---------------------------------
+
+
+def inline_task_id(message_id: str, stage: Stage) -> str:
+    """The task id an inline run of `stage` gets inside the task of message `message_id`."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"docflow:{message_id}:{stage.value}"))
+
+
+def runs_inline(stage: Stage) -> bool:
+    """Does this worker run `stage` straight after the stage before it (no hand-off)?
+
+    True when DOCFLOW_INLINE_STAGES is on and this worker consumes the stage's queue:
+    it would take that stage's message itself, so the message is not worth sending.
+    """
+    if not get_settings().inline_stages:
+        return False
+    return stage.value in (app.amqp.queues.consume_from or {})
+
+
+def process(task: Task, first: Stage, doc_id: str, crashes: int = 0) -> None:
+    """Run `first` on the document, then each following stage this worker runs inline.
+
+    The first stage whose queue this worker does not consume gets a message of its own,
+    so split deployments (`docflow worker --queues tag`) hand every stage to the right
+    workers. Every stage, inline or not, is recorded in the store, logged and reported
+    to Flower as its own task.
+    """
+    request = task.request
+    call = StageCall(first, request.id, request.retries, crashes)
+    try:
+        doc = settle(task, call, doc_id, run_stage(task, call, doc_id))
+        while doc is not None:
+            following = NEXT_STAGE.get(doc.status)
+            if following is None:
+                return
+            if not runs_inline(following):
+                enqueue_chain(doc_id, doc.trace_id, following)
+                log.info("stage_handed_off", next_stage=following.value)
+                return
+            call = StageCall(following, inline_task_id(request.id, following), inline=True)
+            doc = run_inline(task, call, doc)
+    finally:  # what the task logs after this is about the message's own task
+        task_events.flush()
+        structlog.contextvars.bind_contextvars(task_id=request.id, stage=first.value)
+
+
+# ---- 2. an inline stage ----------------------------------------------------------------
+
+
+def run_inline(task: Task, call: StageCall, doc: DocumentRecord) -> DocumentRecord | None:
+    """Run a stage inline, logged and reported to Flower as the task it would have been."""
+    request = task.request
+    structlog.contextvars.bind_contextvars(task_id=call.task_id, stage=call.stage.value)
+    task_events.started(
+        call.task_id,
+        request.hostname,
+        task_name(call.stage),
+        (doc.id,),
+        parent_id=request.id,
+        root_id=request.root_id or request.id,
+    )
+    log.info("task_started", attempt=1, inline=True, parent_id=request.id)
+    started = time.monotonic()
+    state = "failure"
+    try:
+        outcome = run_stage(task, call, doc.id, doc)
+        following = settle(task, call, doc.id, outcome)
+        state = _report(call, request.hostname, doc.id, outcome, time.monotonic() - started)
+        return following
+    except BaseException as exc:  # a bug: the message's task fails with it
+        task_events.failed(call.task_id, request.hostname, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        duration_ms = round((time.monotonic() - started) * 1000, 2)
+        log.info("task_finished", state=state, duration_ms=duration_ms, inline=True)
+
+
+def _report(
+    call: StageCall, hostname: str | None, doc_id: str, outcome: Outcome, runtime_s: float
+) -> str:
+    """The events a worker would send for how the inline run ended; that state's name."""
+    match outcome:
+        case Done():
+            task_events.succeeded(call.task_id, hostname, doc_id, runtime_s)
+            return "success"
+        case Failed(reason):
+            task_events.failed(call.task_id, hostname, reason)
+            return "failure"
+        case Retry(exc):
+            task_events.retried(call.task_id, hostname, _described(exc))
+            return "retry"
+    return "ignored"
+
+
+# ---- 3. one run of one stage --------------------------------------------------------
+
+
+def run_stage(
+    task: Task, call: StageCall, doc_id: str, doc: DocumentRecord | None = None
+) -> Outcome:
+    """Load the document, skip if the stage is done, run it, and say how the run ended.
+
+    An inline run gets the document as the stage before left it (`doc`) instead of
+    reading it again. Failures are counted per kind, so one kind never uses up another's
+    budget: `crashes` (carried in the retried message) counts runs of this stage that
+    crashed, hung past the soft limit, or never finished because their worker process
+    died; the message's other retries are for the store being down (up to
+    STORE_DOWN_RETRIES) or another retryable error (up to DOCFLOW_MAX_RETRIES).
+    """
+    started = time.time()
+    stage = call.stage
+    request = task.request
+    structlog.contextvars.bind_contextvars(
+        doc_id=doc_id, task_id=call.task_id, stage=stage.value, worker=request.hostname
+    )
+    settings = get_settings()
+    result = timer(call, request.hostname, started)
+    try:
+        store = get_store()
+        if doc is None:
+            doc = store.get_document(doc_id)
+        structlog.contextvars.bind_contextvars(trace_id=doc.trace_id)
+        if not call.inline and doc.status != INPUT_STATUS[stage]:
+            return _already_ran(task, store, doc, stage)
+        why = (
+            lost_run(_current_run(store, doc_id, stage), request, settings.task_time_limit_s)
+            if not call.inline and _redelivered(request)
+            else None
+        )
+        if why is not None:
+            lost = WorkerLost(f"{stage.value} did not finish: {why}")
+            return retry_or_fail(call, store, doc_id, result, lost, crash=True)
+        starts = store.start_stage(doc_id, result())
+    except DocumentNotFound:
+        log.error("document_missing", reason="not in the store; nothing to do")
+        return Skipped(ignore=False)
+    except RetryableError as exc:
+        log.warning("store_unavailable", error=exc.describe())
+        return Retry(exc, backoff(call.retries), STORE_DOWN_RETRIES + call.crashes, call.crashes)
+    if starts > MAX_STARTS:
+        error = (
+            f"{stage.value} started {starts} times without finishing: the document "
+            "crashes or hangs the worker; see `docflow trace` and report it"
+        )
+        return fail(store, doc_id, result(error, starts), RuntimeError(error))
+    try:
+        doc = WORK[stage](store, doc, result)
+    except StaleRun as exc:
+        return superseded(exc)
+    except PermanentError as exc:
+        return fail(store, doc_id, result(exc.describe()), exc)
+    except RetryableError as exc:
+        return retry_or_fail(call, store, doc_id, result, exc, crash=False)
+    except SoftTimeLimitExceeded as exc:
+        timeout = TimeoutError(
+            f"{stage.value} took longer than the soft time limit of "
+            f"{settings.task_soft_time_limit_s} s"
+        )
+        return retry_or_fail(call, store, doc_id, result, timeout, crash=True, cause=exc)
+    except Exception as exc:
+        return retry_or_fail(call, store, doc_id, result, exc, crash=True)
+    log.info(f"{stage.value}_done", duration_ms=round((time.time() - started) * 1000, 2))
+    return Done(doc)
+
+
+def _already_ran(task: Task, store: Store, doc: DocumentRecord, stage: Stage) -> Outcome:
+    """A message for a stage that already ran (or a failed document): skip this copy.
+
+    Unless the message is redelivered because its worker process died (or was killed at
+    the hard time limit) while it ran a later stage inline: the store then holds an
+    unfinished run of the later stage under this message's inline id. That run counts as
+    a crash of the later stage, which goes on in a message of its own.
+    """
+    request = task.request
+    later = NEXT_STAGE.get(doc.status)
+    if later is not None and later is not stage and _redelivered(request):
+        inline_id = inline_task_id(request.id, later)
+        run = _current_run(store, doc.id, later)
+        why = lost_run(run, request, get_settings().task_time_limit_s, task_id=inline_id)
+        if why is not None:
+            structlog.contextvars.bind_contextvars(task_id=inline_id, stage=later.value)
+            call = StageCall(later, inline_id, inline=True)
+            exc = WorkerLost(f"{later.value} did not finish: {why}")
+            result = timer(call, request.hostname)
+            settle(task, call, doc.id, retry_or_fail(call, store, doc.id, result, exc, crash=True))
+            return Skipped(ignore=False)
+    # the original message carries on
+    log.info("stage_skipped", status=doc.status.value)
+    return Skipped()
+
+
+# ---- 4. what Celery does with an outcome ----------------------------------------------
+
+
+def settle(task: Task, call: StageCall, doc_id: str, outcome: Outcome) -> DocumentRecord | None:
+    """Turn how a run ended into what Celery needs; the document to go on with, if any.
+
+    An own run: Ignore for a skipped or superseded message (acknowledged and dropped),
+    `task.retry` (same task id, retries + 1), StageFailed (the task fails, the chain
+    stops). An inline run raises nothing (the message's own stage is done): its retry is
+    the message it would have had, already counting this attempt, so a stage's budgets
+    are the same whether it first ran inline or not.
+    """
+    match outcome:
+        case Done(doc):
+            return doc
+        case Retry(_, countdown, _, crashes) if call.inline:
+            send_stage(
+                call.stage,
+                doc_id,
+                {"crashes": crashes},
+                trace_id=structlog.contextvars.get_contextvars().get("trace_id"),
+                task_id=call.task_id,
+                retries=call.retries + 1,
+                countdown=countdown,
+            )
+        case Retry(exc, countdown, budget, crashes):
+            kwargs = {"crashes": crashes}
+            raise task.retry(exc=exc, countdown=countdown, kwargs=kwargs, max_retries=budget)
+        case Failed(reason, exc) if not call.inline:
+            raise StageFailed(f"document {doc_id} failed at {call.stage.value}: {reason}") from exc
+        case Superseded() | Skipped(ignore=True) if not call.inline:
+            raise Ignore()
+    return None
+
+
+# ---- 5. budgets, failures, stale and lost runs ----------------------------------------
+
+
+def backoff(retries: int) -> float:
+    """Exponential backoff with jitter, capped by DOCFLOW_RETRY_BACKOFF_MAX_S."""
+    cap = get_settings().retry_backoff_max_s
+    return min(cap, 2.0**retries) * (0.5 + random.random() / 2)
+
+
+def retry_or_fail(
+    call: StageCall,
+    store: Store,
+    doc_id: str,
+    result: Callable[..., StageResult],
+    exc: BaseException,
+    *,
+    crash: bool,
+    cause: BaseException | None = None,
+) -> Outcome:
+    """Retry the stage with backoff, or fail the document once this kind's budget is spent.
+
+    `crash`: an unexpected exception, a soft time-out or a lost run, counted in the
+    message's `crashes` (MAX_CRASH_ATTEMPTS tries in all). Otherwise a retryable error:
+    the store down (STORE_DOWN_RETRIES) or another (DOCFLOW_MAX_RETRIES), counted by the
+    message's retries less its crashes.
+    """
+    message = exc.describe() if isinstance(exc, RetryableError) else _described(exc)
+    retries, crashes = call.retries, call.crashes
+    if crash:
+        crashes += 1
+        exhausted = crashes >= MAX_CRASH_ATTEMPTS
+        if exhausted:
+            message = f"{message} (gave up after {crashes} tries)"
+    else:
+        budget = (
+            STORE_DOWN_RETRIES if isinstance(exc, StoreUnavailable) else get_settings().max_retries
+        )
+        exhausted = retries - crashes >= budget
+    run = result(message)
+    # Both writes below are compare-and-set on this run's lease: if a second copy of the
+    # chain (or a newer run of this stage) finished or owns it, they raise StaleRun.
+    if exhausted:
+        return fail(store, doc_id, run, cause or exc)
+    try:
+        store.record_attempt(doc_id, run)
+    except StaleRun as stale:
+        return superseded(stale, message)
+    except DocumentNotFound:
+        log.error("document_missing", reason="not in the store; nothing to do")
+        return Skipped(ignore=False)
+    except RetryableError:  # the store is down: the retry is what matters
+        pass
+    countdown = backoff(crashes if crash else retries - crashes)
+    log.warning(
+        "stage_retry",
+        error=message,
+        attempt=run.attempts,
+        crashes=crashes,
+        countdown_s=round(countdown, 1),
+    )
+    return Retry(exc, countdown, retries + 1, crashes)
+
+
+def fail(store: Store, doc_id: str, run: StageResult, exc: BaseException) -> Outcome:
+    """Record the document as failed by this run (unless the run is stale by now)."""
+    try:
+        store.mark_failed(doc_id, run)
+    except StaleRun as stale:  # a late failure never overwrites another run's outcome
+        return superseded(stale, run.error)
+    log.warning(
+        "document_failed",
+        error=run.error,
+        attempts=run.attempts,
+        duration_ms=round(run.duration_ms, 2),
+    )
+    return Failed(run.error or "", exc)
+
+
+def superseded(stale: StaleRun, error: str | None = None) -> Superseded:
+    """This run lost the stage (the document moved on, or another run owns it).
+
+    The store refused the write, so nothing changed; the run that owns the stage carries
+    on. Neither a failure nor a retry: the message is acknowledged and dropped.
+    """
+    log.info(
+        "stage_superseded",
+        owner_task_id=stale.owner,
+        status=stale.status,
+        error=error,
+        reason="another run owns this stage or moved the document on; nothing written",
+    )
+    return Superseded()
+
+
+def lost_run(
+    previous: StageRun | None, request: Any, hard_limit_s: float, task_id: str | None = None
+) -> str | None:
+    """Why the previous run of this very message never finished, or None if it did.
+
+    A message comes back *redelivered* when its worker process died before acknowledging
+    it: a crash or out-of-memory kill (`task_reject_on_worker_lost`), the hard time limit
+    (`task_acks_on_timeout=False`), or the whole worker killed (visibility timeout). The
+    store then holds a run of this task id (or of `task_id`, the id of a stage the message
+    ran inline) that started and recorded no outcome.
+    """
+    if not _redelivered(request) or previous is None or previous.started is None:
+        return None
+    if previous.task_id != (task_id or request.id) or previous.duration_ms is not None:
+        return None
+    limit = recovery.hard_timeout_of(request.id)
+    if limit is not None:
+        return f"it was killed at the hard time limit of {limit:g} s (it hangs)"
+    elapsed = max(0.0, time.time() - previous.started)
+    if elapsed >= hard_limit_s + 60:
+        return f"its worker stopped answering (killed or cut off); back after {elapsed:.0f} s"
+    return "the worker process running it died (a crash, out of memory, or killed)"
+
+
+def _redelivered(request: Any) -> bool:
+    return bool((getattr(request, "delivery_info", None) or {}).get("redelivered"))
+
+
+def _current_run(store: Store, doc_id: str, stage: Stage) -> StageRun | None:
+    """The latest recorded run of `stage` on the document, if any."""
+    return next((r for r in store.stage_runs(doc_id) if r.stage == stage.value), None)
+
+
+def _described(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
