@@ -13,6 +13,7 @@ from tasks.errors import ConfigError, TaggingError
 from tasks.models import article_text
 from tasks.tag import KEEP_COMPONENTS, Tagger
 from tests.conftest import SEED
+from tests.unit.tripwire import Interrupted, tripwired_tagger
 
 TITLE = "Turkish top diplomat to go to US for key strategic talks"
 
@@ -147,30 +148,9 @@ def test_a_broken_config_is_reported_when_tagging(configured: Tagger) -> None:
     assert configured.tag("Hakan Fidan met Marco Rubio.")
 
 
-class _Interrupted(Exception):
-    """Like Celery's SoftTimeLimitExceeded: an Exception raised *into* the model call."""
-
-
 @pytest.fixture(scope="module")
 def tripwired() -> Tagger:
-    """A real tagger whose spaCy pipeline ends in a component that raises on a marker."""
-    from spacy.language import Language
-    from spacy.tokens import Doc
-
-    name = "docflow_test_tripwire"
-    if name not in Language.factories:
-
-        @Language.component(name)
-        def tripwire(doc: Doc) -> Doc:
-            if "INTERRUPT-ME" in doc.text:
-                raise _Interrupted("soft time limit exceeded")
-            if "BREAK-ME" in doc.text:
-                raise ValueError("[E999] the model cannot read this text")
-            return doc
-
-    fresh = Tagger()
-    fresh._nlp.add_pipe(name, last=True)
-    return fresh
+    return tripwired_tagger()
 
 
 def test_an_exception_inside_the_model_that_is_not_a_model_error_propagates_unchanged(
@@ -178,9 +158,9 @@ def test_an_exception_inside_the_model_that_is_not_a_model_error_propagates_unch
 ) -> None:
     # a time limit or interrupt raised while spaCy runs is about the run, not the text:
     # it must never become a permanent TaggingError (that would fail the document)
-    with pytest.raises(_Interrupted) as caught:
+    with pytest.raises(Interrupted) as caught:
         tripwired.tag("Maria Santos spoke in Lisbon. INTERRUPT-ME")
-    assert type(caught.value) is _Interrupted and str(caught.value) == "soft time limit exceeded"
+    assert type(caught.value) is Interrupted and str(caught.value) == "soft time limit exceeded"
 
 
 def test_the_model_failing_on_the_text_is_a_permanent_tagging_error(tripwired: Tagger) -> None:

@@ -13,6 +13,7 @@ from tasks.parse import parse_article
 from tasks.tag import Tagger, split_batches
 from tests.conftest import REPO, SEED
 from tests.unit.test_tag import seed_text
+from tests.unit.tripwire import Interrupted, tripwired_tagger
 
 DATA = REPO / "tests" / "data"
 
@@ -41,30 +42,9 @@ def tagger() -> Tagger:
     return Tagger()
 
 
-class _Interrupted(Exception):
-    """Like Celery's SoftTimeLimitExceeded: an Exception raised *into* the model call."""
-
-
 @pytest.fixture(scope="module")
 def tripwired() -> Tagger:
-    """A real tagger whose pipeline ends in a component that raises only on marker texts."""
-    from spacy.language import Language
-    from spacy.tokens import Doc
-
-    name = "docflow_test_batch_tripwire"
-    if name not in Language.factories:
-
-        @Language.component(name)
-        def tripwire(doc: Doc) -> Doc:
-            if "INTERRUPT-ME" in doc.text:
-                raise _Interrupted("soft time limit exceeded")
-            if "BREAK-ME" in doc.text:
-                raise ValueError("[E999] the model cannot read this text")
-            return doc
-
-    fresh = Tagger()
-    fresh._nlp.add_pipe(name, last=True)
-    return fresh
+    return tripwired_tagger()
 
 
 def _count_pipe_calls(tagger: Tagger, monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -157,9 +137,9 @@ def test_an_exception_that_is_not_a_model_error_fails_the_whole_batch_unchanged(
     tripwired: Tagger,
 ) -> None:
     texts = ["Maria Santos spoke in Lisbon.", "INTERRUPT-ME in Porto", "BREAK-ME"]
-    with pytest.raises(_Interrupted) as caught:
+    with pytest.raises(Interrupted) as caught:
         tripwired.tag_batch(texts)
-    assert type(caught.value) is _Interrupted and str(caught.value) == "soft time limit exceeded"
+    assert type(caught.value) is Interrupted and str(caught.value) == "soft time limit exceeded"
 
 
 def test_batches_are_bounded_by_documents_and_by_words() -> None:

@@ -60,19 +60,6 @@ class Recorder:
 
 
 @pytest.fixture
-def layout(tmp_path: Path) -> WatchConfig:
-    return WatchConfig(
-        inbox=tmp_path / "inbox",
-        processed=tmp_path / "processed",
-        failed=tmp_path / "failed",
-        max_bytes=1024 * 1024,
-        settle_s=0.3,
-        rescan_s=5.0,
-        stall_s=10.0,
-    )
-
-
-@pytest.fixture
 def store(tmp_path: Path):
     s = open_store(f"sqlite:///{tmp_path / 'docflow.db'}")
     yield s

@@ -32,20 +32,6 @@ def story(i: int, marker: str) -> str:
 
 
 @pytest.fixture
-def layout(tmp_path: Path) -> WatchConfig:
-    return WatchConfig(
-        inbox=tmp_path / "inbox",
-        processed=tmp_path / "processed",
-        failed=tmp_path / "failed",
-        max_bytes=1024 * 1024,
-        settle_s=0.3,
-        rescan_s=5.0,
-        stall_s=10.0,
-        run_dir=tmp_path / "run",
-    )
-
-
-@pytest.fixture
 def store(tmp_path: Path) -> Iterator:
     s = open_store(f"sqlite:///{tmp_path / 'docflow.db'}")
     yield s

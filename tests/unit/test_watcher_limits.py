@@ -26,20 +26,6 @@ from workers.watcher import WatchConfig
 from workers.watcher_health import health_line, read_health
 
 
-@pytest.fixture
-def layout(tmp_path: Path) -> WatchConfig:
-    return WatchConfig(
-        inbox=tmp_path / "inbox",
-        processed=tmp_path / "processed",
-        failed=tmp_path / "failed",
-        max_bytes=1024 * 1024,
-        settle_s=0.3,
-        rescan_s=5.0,
-        stall_s=10.0,
-        run_dir=tmp_path / "run",
-    )
-
-
 class SizedStore(SQLiteStore):
     """The real SQLite store, whose database can be held at its current size (SQLITE_FULL)."""
 
