@@ -27,14 +27,6 @@ class Stage(StrEnum):
     index = "index"  # type: ignore[assignment]  # shadows str.index on purpose
 
 
-#: the status a document reaches when a stage succeeds
-STATUS_AFTER: dict[Stage, Status] = {
-    Stage.ingest: Status.received,
-    Stage.parse: Status.parsed,
-    Stage.tag: Status.tagged,
-    Stage.index: Status.indexed,
-}
-
 #: the stage that runs next for a document in a given status
 NEXT_STAGE: dict[Status, Stage | None] = {
     Status.received: Stage.parse,

@@ -1,38 +1,28 @@
-"""The `docflow` command: every sub-command lives in `workers/commands/`."""
+"""The `docflow` command: the app is `workers.cli_app.app`, every sub-command lives in
+`workers/commands/` and registers on it when its module is imported here."""
 
 from __future__ import annotations
 
 import sys
 
-import typer
-
 from tasks.errors import DocflowError
+from workers.cli_app import app
 from workers.output import fail
 
-app = typer.Typer(
-    name="docflow",
-    help="Drop articles in a folder; get them parsed, entity-tagged and searchable.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",  # a help paragraph wraps to the terminal, not the source
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _register() -> None:
-    from workers.commands import pipeline, query, status  # noqa: F401
-
-    for module in ("watch", "ops", "entities", "observe", "bench", "admin"):
-        try:
-            __import__(f"workers.commands.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"workers.commands.{module}":
-                raise
+# isort: off
+# The order of these imports is the order `docflow --help` lists the commands in.
+import workers.commands.pipeline  # run, ingest, worker
+import workers.commands.query  # search, show, export
+import workers.commands.status  # status
+import workers.commands.watch  # watch, up
+import workers.commands.ops  # migrate, recover, retry, reprocess
+import workers.commands.entities  # eval, entities
+import workers.commands.observe  # trace, failed, flower
+import workers.commands.bench  # noqa: F401  # bench
+# isort: on
 
 
 def main() -> None:
-    _register()
     try:
         app()
     except DocflowError as exc:
@@ -42,7 +32,7 @@ def main() -> None:
         raise SystemExit(130) from None
 
 
-if __name__ == "__main__":  # `python -m workers.cli`: run the importable module's app
-    from workers.cli import main as cli_main
+__all__ = ["app", "main"]
 
-    cli_main()
+if __name__ == "__main__":  # `python -m workers.cli`
+    main()

@@ -21,23 +21,13 @@ from workers.settings import Settings
 
 LOOPBACK = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"  # only with basic auth on
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def unauthenticated_api(settings: Settings, environ: Mapping[str, str] | None = None) -> bool:
-    """Has the operator opted in to Flower's API without auth? Off unless asked for."""
-    value = getattr(settings, "flower_unauthenticated_api", None)
-    if value is None:  # until Settings has the field: read the variable itself
-        env = os.environ if environ is None else environ
-        value = env.get("DOCFLOW_FLOWER_UNAUTHENTICATED_API", "").strip().lower() in _TRUE
-    return bool(value)
 
 
 def flower_address(settings: Settings, address: str | None = None) -> str:
     """Where Flower listens: loopback without auth; every interface once auth is on."""
-    chosen = address or getattr(settings, "flower_address", None)
+    chosen = address or settings.flower_address
     if chosen:
-        return str(chosen)
+        return chosen
     return ALL_INTERFACES if settings.flower_basic_auth else LOOPBACK
 
 
@@ -64,7 +54,7 @@ def flower_env(settings: Settings, base: Mapping[str, str] | None = None) -> dic
     env = dict(os.environ if base is None else base)
     if settings.flower_basic_auth:
         env["FLOWER_BASIC_AUTH"] = settings.flower_basic_auth
-    if unauthenticated_api(settings, env):
+    if settings.flower_unauthenticated_api:  # off unless the operator opted in
         env["FLOWER_UNAUTHENTICATED_API"] = "true"
     return env
 

@@ -76,7 +76,6 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     log_path: Path | None = None
-    next_start: float = 0.0
 
     def start(self) -> None:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115

@@ -49,7 +49,7 @@ class WatchStats:
     claimed: int = 0
     ingested: int = 0
     rejected: int = 0
-    lost_races: int = 0
+    lost_races: int = 0  #: files another watcher claimed first
     recovered: int = 0
 
 

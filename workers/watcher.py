@@ -211,6 +211,7 @@ class Watcher:
             claimed=self.stats.claimed,
             ingested=self.stats.ingested,
             rejected=self.stats.rejected,
+            lost_races=self.stats.lost_races,  # files another watcher claimed first
             claims_kept=kept,
         )
         if kept:

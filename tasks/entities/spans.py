@@ -128,10 +128,6 @@ def words(surface: str) -> list[str]:
     return _WORD.findall(surface)
 
 
-def is_capitalised(word: str) -> bool:
-    return bool(word) and word[0].isupper()
-
-
 def is_all_caps(surface: str) -> bool:
     """Written in capitals: `NATO`, `U.S.`, `LONDON 1996-12-06` (at least two characters)."""
     return len(surface) > 1 and surface.isupper()

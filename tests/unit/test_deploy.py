@@ -135,7 +135,6 @@ def cli_commands() -> dict[str, Any]:
     """The `docflow` sub-commands that exist right now, as click commands by name."""
     from workers import cli
 
-    cli._register()
     return dict(typer.main.get_command(cli.app).commands)  # type: ignore[attr-defined]
 
 

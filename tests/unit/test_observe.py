@@ -102,9 +102,8 @@ def add(store: Store, text: str, source: str = "a.txt", trace: str = "trace-a") 
 
 
 def docflow(*args: str) -> Any:
-    from workers.cli import _register, app
+    from workers.cli import app
 
-    _register()
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
 

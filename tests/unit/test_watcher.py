@@ -338,6 +338,35 @@ def test_only_one_of_two_watchers_claims_a_file(layout, store) -> None:
     assert second.take("a.txt", reason="closed") is False
 
 
+def test_a_watcher_counts_the_files_it_lost_to_another_and_says_so_when_it_stops(
+    layout, store
+) -> None:
+    from structlog.testing import capture_logs
+
+    # Given two watchers, and the first claims a file while the second is taking it
+    first = make_watcher(layout, store, ident="first")
+    second = make_watcher(layout, store, ident="second")
+    first.start(observe=False)
+    second.start(observe=False)
+    (layout.inbox / "a.txt").write_text(ARTICLE)
+    its_own_claim = second.box.claim
+
+    def first_claims_it_just_before(parent: int, name: str, key: str) -> Claim | None:
+        assert claim(first.box, layout.inbox, key) is not None
+        return its_own_claim(parent, name, key)
+
+    second.box.claim = first_claims_it_just_before  # type: ignore[method-assign]
+    # When the second watcher takes the file, then stops
+    taken = second.take("a.txt", reason="closed")
+    with capture_logs() as logs:
+        second.close()
+    # Then it lost the race, and its last log line counts it
+    assert taken is False and second.stats.lost_races == 1 and second.stats.claimed == 0
+    stopped = [line for line in logs if line["event"] == "watcher_stopped"]
+    assert stopped[0]["lost_races"] == 1 and stopped[0]["claimed"] == 0
+    first.close()
+
+
 def test_a_dead_watchers_claims_are_taken_over_and_ingested(layout, store) -> None:
     # Given a watcher that claimed a file and died (its lock is gone with its process)
     layout.inbox.mkdir(parents=True)

@@ -1,8 +1,11 @@
-"""The CLI's sub-commands, one module per area; each registers itself on `workers.cli.app`."""
+"""The CLI's sub-commands, one module per area; each registers itself on `workers.cli_app.app`.
+
+This module holds what several command modules share; a command module imports no sibling.
+"""
 
 from __future__ import annotations
 
-from tasks.errors import ConfigError
+from tasks.errors import ConfigError, DocumentNotFound
 from tasks.store import Store, open_store
 from workers.logging import configure_logging
 from workers.resources import check_model, check_store_location
@@ -48,4 +51,41 @@ def store_for(settings: Settings, *, read_only: bool = False) -> Store:
     return open_store(store)
 
 
-__all__ = ["check_store_location", "setup", "store_for"]
+def resolve_id(store: Store, ident: str) -> str:
+    """A full document id from a unique prefix."""
+    ids = store.find_ids(ident)
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        raise DocumentNotFound(
+            f"no document with id {ident!r}",
+            hint="ids are shown by `docflow search` and `docflow status`",
+        )
+    raise DocumentNotFound(f"{len(ids)} documents start with {ident!r}", hint="give more of the id")
+
+
+def point_app_at(url: str) -> None:
+    """Send this process's Celery messages to the broker at `url`."""
+    from workers.app import app as celery_app
+
+    celery_app.conf.broker_url = url
+
+
+def require_broker(settings: Settings) -> str:
+    """The configured broker URL, or the error that says how to get one."""
+    from workers.app import no_broker_error
+
+    url = settings.resolved_broker_url()
+    if url is None:
+        raise no_broker_error()
+    return url
+
+
+__all__ = [
+    "check_store_location",
+    "point_app_at",
+    "require_broker",
+    "resolve_id",
+    "setup",
+    "store_for",
+]

@@ -10,7 +10,7 @@ import typer
 from tasks.corpus import LENGTHS, parse_words
 from tasks.errors import ConfigError
 from tasks.store.url import StoreURL
-from workers.cli import app
+from workers.cli_app import app
 from workers.logging import configure_logging
 from workers.output import console, err_console, print_json
 

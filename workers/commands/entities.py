@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from workers.cli import app
+from workers.cli_app import app
 from workers.commands import setup, store_for
 from workers.output import console, print_json
 

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from tasks.models import FINAL_STATUSES, NEXT_STAGE, Stage, StageRun, Status
 from tasks.store import Store
-from workers.cli import app
-from workers.commands import setup, store_for
+from workers.cli_app import app
+from workers.commands import resolve_id, setup, store_for
 from workers.output import console, err_console, print_json
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -79,8 +79,6 @@ def trace(
 
     Its trace_id is on every log line of the document: grep the logs for it.
     """
-    from workers.commands.query import resolve_id
-
     store = store_for(setup(logs=False), read_only=True)
     doc_id = resolve_id(store, ident)
     runs = ordered_runs(store.stage_runs(doc_id))

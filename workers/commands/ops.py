@@ -7,10 +7,8 @@ from typing import Annotated
 import typer
 
 from tasks.models import Stage, Status
-from workers.cli import app
-from workers.commands import setup, store_for
-from workers.commands.pipeline import point_app_at, require_broker
-from workers.commands.query import resolve_id
+from workers.cli_app import app
+from workers.commands import point_app_at, require_broker, resolve_id, setup, store_for
 from workers.output import console, print_json
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]

@@ -14,8 +14,8 @@ from tasks.errors import BrokerUnavailable, ConfigError, RetryableError, StoreUn
 from tasks.masking import mask_url
 from tasks.models import FINAL_STATUSES, Status
 from tasks.store import Store
-from workers.cli import app
-from workers.commands import setup, store_for
+from workers.cli_app import app
+from workers.commands import point_app_at, require_broker, setup, store_for
 from workers.intake import ingest_paths
 from workers.output import console, err_console, print_json
 from workers.settings import Settings
@@ -131,21 +131,6 @@ def run(
             console.print("see [bold]docflow failed[/] for what went wrong and what to do")
     if summary["failed"] or rejected:
         raise typer.Exit(1)
-
-
-def point_app_at(url: str) -> None:
-    from workers.app import app as celery_app
-
-    celery_app.conf.broker_url = url
-
-
-def require_broker(settings: Settings) -> str:
-    from workers.app import no_broker_error
-
-    url = settings.resolved_broker_url()
-    if url is None:
-        raise no_broker_error()
-    return url
 
 
 def stack_broker(settings: Settings, running: dict[str, object]) -> str:

@@ -10,11 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from tasks.errors import DocumentNotFound
 from tasks.models import DocumentRecord, Status
-from tasks.store import Store
-from workers.cli import app
-from workers.commands import setup, store_for
+from workers.cli_app import app
+from workers.commands import resolve_id, setup, store_for
 from workers.output import console, highlight, print_json
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -45,19 +43,6 @@ def search(
     for hit in hits:
         console.print(f"[bold]{hit.id}[/]  {escape(hit.title)}  [dim]score {hit.score:.2f}[/]")
         console.print("   " + highlight(hit.snippet.replace("\n", " ")))
-
-
-def resolve_id(store: Store, ident: str) -> str:
-    """A full document id from a unique prefix."""
-    ids = store.find_ids(ident)
-    if len(ids) == 1:
-        return ids[0]
-    if not ids:
-        raise DocumentNotFound(
-            f"no document with id {ident!r}",
-            hint="ids are shown by `docflow search` and `docflow status`",
-        )
-    raise DocumentNotFound(f"{len(ids)} documents start with {ident!r}", hint="give more of the id")
 
 
 def export_record(doc: DocumentRecord) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from tasks.errors import DocflowError
 from tasks.masking import mask_url
 from tasks.models import Stage, Status
 from tasks.store import Store
-from workers.cli import app
+from workers.cli_app import app
 from workers.commands import setup, store_for
 from workers.output import console, print_json
 from workers.settings import Settings

@@ -17,8 +17,8 @@ import typer
 
 from tasks.errors import BrokerUnavailable, ConfigError
 from tasks.masking import mask_url
-from workers.cli import app
-from workers.commands import setup, store_for
+from workers.cli_app import app
+from workers.commands import require_broker, setup, store_for
 from workers.output import console, err_console
 from workers.settings import Settings
 
@@ -75,7 +75,6 @@ def watch(
     """
     from workers.app import app as celery_app
     from workers.broker import ping
-    from workers.commands.pipeline import require_broker
     from workers.watcher import CeleryDispatcher, WatchConfig, Watcher
 
     settings = setup()
@@ -95,11 +94,7 @@ def watch(
 
 
 def watch_command(folder: Path) -> list[str]:
-    """The command line of a `docflow watch` child process.
-
-    (`python -m workers.cli` would run the CLI module as `__main__`, a second copy whose
-    Typer app has no commands registered on it.)
-    """
+    """The command line of a `docflow watch` child process."""
     return [sys.executable, "-c", "from workers.cli import main; main()", "watch", str(folder)]
 
 
