@@ -145,10 +145,17 @@ def _sweep_into(
 _OWNER_TOKEN = secrets.token_hex(6)
 
 
-def heartbeat_value() -> str:
-    """What a worker's heartbeat key holds: who beats (pid, host, token) and when."""
+def heartbeat_value(ready: bool = True) -> str:
+    """What a worker's heartbeat key holds: who beats (pid, host, token), when, and whether
+    it consumes yet (`ready` is false while the name is only claimed at start-up)."""
     return json.dumps(
-        {"pid": os.getpid(), "host": socket.gethostname(), "token": _OWNER_TOKEN, "at": time.time()}
+        {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "token": _OWNER_TOKEN,
+            "at": time.time(),
+            "ready": ready,
+        }
     )
 
 
@@ -186,11 +193,11 @@ def claim_node(url: str, node: str) -> dict[str, Any] | None:
     key = f"{HEARTBEAT_PREFIX}{node}"
     try:
         with redis_client(url) as client:
-            if client.set(key, heartbeat_value(), nx=True, ex=HEARTBEAT_TTL_S):
+            if client.set(key, heartbeat_value(ready=False), nx=True, ex=HEARTBEAT_TTL_S):
                 return None
             owner = node_owner(client.get(key))
             if owner is None:
-                client.set(key, heartbeat_value(), ex=HEARTBEAT_TTL_S)
+                client.set(key, heartbeat_value(ready=False), ex=HEARTBEAT_TTL_S)
             return owner
     except redis.RedisError as exc:
         log.warning("node_claim_skipped", node=node, error=f"{type(exc).__name__}: {exc}")
