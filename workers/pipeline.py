@@ -1,5 +1,6 @@
 """The stage tasks, docflow.parse / tag / index: each runs its stage through delivery.
 
+`docflow.parse_batch` takes several documents at once (workers.batch_delivery).
 How a run is retried, failed, skipped or followed by the next stage inline is
 `workers.delivery`'s; what each stage does is `workers.stage_work`'s.
 """
@@ -12,6 +13,7 @@ from celery import Task
 
 from tasks.models import Stage
 from workers.app import app
+from workers.batch_tasks import process_batch
 from workers.delivery import StageFailed, process
 
 STAGE_OPTIONS: dict[str, Any] = {"bind": True, "acks_late": True, "throws": (StageFailed,)}
@@ -33,3 +35,9 @@ def tag(self: Task, doc_id: str, crashes: int = 0) -> str:
 def index(self: Task, doc_id: str, crashes: int = 0) -> str:
     process(self, Stage.index, doc_id, crashes)
     return doc_id
+
+
+@app.task(name="docflow.parse_batch", Request="workers.batch_tasks:BatchRequest", **STAGE_OPTIONS)
+def parse_batch(self: Task, doc_ids: list[str]) -> list[str]:
+    process_batch(self, doc_ids)
+    return doc_ids

@@ -40,6 +40,46 @@ def send_stage(
     app.send_task(task_name(stage), (doc_id,), kwargs, ignore_result=True, **options)
 
 
+#: the task that parses (and, inline, tags and indexes) several documents at once
+BATCH_TASK = "docflow.parse_batch"
+
+
+def send_batch(
+    doc_ids: list[str],
+    trace_ids: dict[str, str],
+    *,
+    connection: Any = None,
+    **options: Any,
+) -> None:
+    """One message for a group of new documents: `docflow.parse_batch` with their ids.
+
+    A group of one is today's single path (`docflow.parse`), so a trickle is never
+    slower. A larger group's time limits are the worker's to scale with its size
+    (`workers.batch_tasks.BatchRequest`), from the worker's own settings.
+    """
+    if not doc_ids:
+        return
+    if len(doc_ids) == 1:
+        doc_id = doc_ids[0]
+        enqueue_chain(doc_id, trace_ids.get(doc_id, ""), connection=connection)
+        return
+    if connection is not None:
+        options["connection"] = connection
+    # the parse queue: its workers run the batch (workers.app routes only the stage names)
+    options.setdefault("queue", Stage.parse.value)
+    # no time limits in the message, even where the task is registered (Celery would copy
+    # the publisher's): the worker scales its own with the batch's size
+    app.send_task(
+        BATCH_TASK,
+        (list(doc_ids),),
+        None,
+        ignore_result=True,
+        time_limit=None,
+        soft_time_limit=None,
+        **options,
+    )
+
+
 def enqueue_chain(
     doc_id: str, trace_id: str, start: Stage = Stage.parse, *, connection: Any = None
 ) -> None:

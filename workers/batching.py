@@ -1,0 +1,96 @@
+"""How documents are grouped into batch tasks: pure rules, no broker, no store.
+
+A publisher (the watcher's dispatcher, `docflow ingest`) that has several new documents
+at once groups them with `plan_batches`: bounded by DOCFLOW_BATCH_MAX_DOCS and
+DOCFLOW_BATCH_MAX_WORDS, and by a fair share of the workers taking them, so a burst of 8
+with 2 worker processes gives 2 batches of 4 (both start at once) rather than 1 of 8 (one
+process idle). A lone document is a batch of one: today's single path, no waiting.
+
+A batch whose worker died is never run again as a whole: it goes on as single-document
+messages (`workers.batch_delivery`), so a poison document costs each batch-mate one
+retry at most and then meets its own crash budget alone (halving instead would rerun
+the poison's mates up to log2(n) times).
+
+Time limits scale with the batch (`batch_time_limits`), but never past what the broker
+allows: a message still running when the visibility timeout ends is delivered again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: seconds kept between a batch's hard time limit and the broker's visibility timeout
+VISIBILITY_MARGIN_S = 30
+
+
+def fair_share(count: int, consumers: int, max_docs: int) -> int:
+    """Most documents per batch so that `count` documents keep `consumers` processes busy.
+
+    >>> fair_share(8, 2, 32), fair_share(100, 2, 32), fair_share(1, 4, 32)
+    (4, 32, 1)
+    """
+    if count < 1:
+        return 1
+    return max(1, min(max_docs, math.ceil(count / max(1, consumers))))
+
+
+def plan_batches(
+    words: Sequence[int], consumers: int, max_docs: int, max_words: int
+) -> list[list[int]]:
+    """Indexes of documents grouped in order, for one burst of `len(words)` documents.
+
+    `words` holds each document's (estimated) word count. Each group has at most the fair
+    share of documents (see `fair_share`) and at most `max_words` words; a document longer
+    than `max_words` goes alone.
+    """
+    if max_docs < 1 or max_words < 1:
+        raise ValueError("max_docs and max_words must be at least 1")
+    share = fair_share(len(words), consumers, max_docs)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for i, n in enumerate(words):
+        if current and (len(current) >= share or total + n > max_words):
+            batches.append(current)
+            current, total = [], 0
+        current.append(i)
+        total += n
+    if current:
+        batches.append(current)
+    return batches
+
+
+def estimated_words(raw: str | bytes | None) -> int:
+    """A document's word count before it is parsed: whitespace-separated runs, at least 1."""
+    if not raw:
+        return 1
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return max(1, len(text.split()))
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    soft_s: float
+    hard_s: float
+
+
+def batch_time_limits(
+    docs: int, soft_s: float, hard_s: float, visibility_timeout_s: float
+) -> TimeLimits:
+    """A batch of `docs` documents: the single-document limits plus a quarter per extra one.
+
+    Capped so the hard limit stays VISIBILITY_MARGIN_S under the visibility timeout (and
+    the soft limit under the hard one); a batch of one keeps the single limits exactly.
+    """
+    scale = 1 + max(0, docs - 1) / 4
+    cap = max(hard_s, visibility_timeout_s - VISIBILITY_MARGIN_S)
+    hard = min(hard_s * scale, cap)
+    soft = min(soft_s * scale, hard - (hard_s - soft_s))
+    return TimeLimits(soft_s=max(soft_s, soft), hard_s=max(hard_s, hard))
+
+
+#: defaults until DOCFLOW_BATCH_MAX_DOCS / DOCFLOW_BATCH_MAX_WORDS become settings
+DEFAULT_MAX_DOCS = 32
+DEFAULT_MAX_WORDS = 20000
