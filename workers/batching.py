@@ -21,6 +21,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tasks.tag import split_batches
+
 #: seconds kept between a batch's hard time limit and the broker's visibility timeout
 VISIBILITY_MARGIN_S = 30
 
@@ -47,19 +49,7 @@ def plan_batches(
     """
     if max_docs < 1 or max_words < 1:
         raise ValueError("max_docs and max_words must be at least 1")
-    share = fair_share(len(words), consumers, max_docs)
-    batches: list[list[int]] = []
-    current: list[int] = []
-    total = 0
-    for i, n in enumerate(words):
-        if current and (len(current) >= share or total + n > max_words):
-            batches.append(current)
-            current, total = [], 0
-        current.append(i)
-        total += n
-    if current:
-        batches.append(current)
-    return batches
+    return split_batches(words, fair_share(len(words), consumers, max_docs), max_words)
 
 
 def estimated_words(raw: str | bytes | None) -> int:
