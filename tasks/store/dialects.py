@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
+from typing import Any, Protocol
 
 from tasks.errors import StoreUnavailable
 from tasks.store.batch import Deltas
 from tasks.store.sqlite_errors import cannot_write
 
-if TYPE_CHECKING:
-    from tasks.store.postgres import PostgresStore
-    from tasks.store.sqlite import SQLiteStore
+
+class SQLiteHost(Protocol):
+    """What a SQLite batch needs of its store (tasks.store.sqlite.SQLiteStore)."""
+
+    path: Path
+
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+    def _drop_if_stuck(self, exc: sqlite3.Error) -> None: ...
+    def _apply_entity_deltas(self, tx: sqlite3.Connection, deltas: Deltas) -> None: ...
+
+
+class PostgresHost(Protocol):
+    """What a PostgreSQL batch needs of its store (tasks.store.postgres.PostgresStore)."""
+
+    def _transaction(self, durable: bool = True) -> AbstractContextManager[Any]: ...
+    def _unavailable(self, exc: BaseException) -> StoreUnavailable: ...
+    def _apply_entity_deltas(self, cur: Any, deltas: Deltas) -> None: ...
 
 
 class SQLiteBatch:
     """SQLite: BEGIN IMMEDIATE holds the database's one write lock, so no row locks."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: SQLiteHost) -> None:
         self.store = store
 
     @contextmanager
@@ -63,7 +78,7 @@ class SQLiteBatch:
 class PostgresBatch:
     """PostgreSQL: the batch's document rows are locked first, in id order (no deadlocks)."""
 
-    def __init__(self, store: PostgresStore) -> None:
+    def __init__(self, store: PostgresHost) -> None:
         self.store = store
 
     def batch_transaction(self) -> Any:

@@ -15,14 +15,23 @@ from pathlib import Path
 import pytest
 
 WORKERS = Path(__file__).resolve().parents[2] / "workers"
-MODULES = sorted(
-    ".".join(path.relative_to(WORKERS.parent).with_suffix("").parts).removesuffix(".__init__")
-    for path in [*WORKERS.glob("*.py"), *(WORKERS / "commands").glob("*.py")]
-)
+TASKS = WORKERS.parent / "tasks"
 
 
-def imports_of(module: str) -> set[str]:
-    """Every module of `workers` that `module` imports, at the top or inside a function."""
+def _names(paths: list[Path]) -> list[str]:
+    return sorted(
+        ".".join(path.relative_to(WORKERS.parent).with_suffix("").parts).removesuffix(".__init__")
+        for path in paths
+    )
+
+
+MODULES = _names([*WORKERS.glob("*.py"), *(WORKERS / "commands").glob("*.py")])
+TASK_MODULES = _names(list(TASKS.rglob("*.py")))
+
+
+def imports_of(module: str, known: list[str] = MODULES) -> set[str]:
+    """Every module of `known` (workers' by default) that `module` imports, anywhere in it
+    (at the top, inside a function, or only for type checking)."""
     path = WORKERS.parent.joinpath(*module.split("."))
     source = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
     found: set[str] = set()
@@ -32,7 +41,7 @@ def imports_of(module: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return {name for name in found if name in MODULES and name != module}
+    return {name for name in found if name in known and name != module}
 
 
 def a_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -63,6 +72,14 @@ def test_no_module_under_workers_imports_in_a_circle() -> None:
     assert "workers.app" in graph and "workers.commands.ops" in graph
     assert "workers.commands.ops" in graph["workers.cli"]  # the CLI's imports are checked too
     assert a_cycle(graph) is None, " -> ".join(a_cycle(graph) or [])
+
+
+def test_no_module_under_tasks_imports_in_a_circle_or_imports_the_runtime() -> None:
+    graph = {module: imports_of(module, TASK_MODULES) for module in TASK_MODULES}
+    assert "tasks.store.sqlite" in graph and "tasks.store.dialects" in graph
+    assert a_cycle(graph) is None, " -> ".join(a_cycle(graph) or [])
+    for module in TASK_MODULES:
+        assert not imports_of(module, MODULES), module
 
 
 def test_the_cli_imports_every_command_module_and_no_command_module_imports_the_cli() -> None:
