@@ -293,6 +293,14 @@ def new_trace_id() -> str:
     return uuid.uuid4().hex
 
 
+def estimated_words(raw: str | bytes | None) -> int:
+    """A document's word count before it is parsed: whitespace-separated runs, at least 1."""
+    if not raw:
+        return 1
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return max(1, len(text.split()))
+
+
 def ingest_file(
     store: Store,
     name: str,
@@ -324,6 +332,7 @@ def ingest_file(
         if created:
             result.new_ids.append(doc_id)
             result.traces[doc_id] = trace_id
+            result.words[doc_id] = estimated_words(raw.content)
         else:
             result.duplicate_ids.append(doc_id)
     for error in errors:

@@ -143,6 +143,8 @@ class StageRun(BaseModel):
     duration_ms: float | None = None
     attempts: int = 0
     error: str | None = None
+    batch_id: str | None = None  #: the batch task it ran in, if any
+    batch_size: int | None = None
 
 
 class SearchHit(BaseModel):
@@ -183,3 +185,6 @@ class IngestResult(BaseModel):
     traces: dict[str, str] = Field(default_factory=dict, description="trace id of each new doc")
     duplicate_ids: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    words: dict[str, int] = Field(
+        default_factory=dict, description="estimated words of each new doc (batch planning)"
+    )

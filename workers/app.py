@@ -99,7 +99,12 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "task_default_queue": Stage.ingest.value,
         "task_default_exchange": "docflow",
         "task_default_routing_key": Stage.ingest.value,
-        "task_routes": {f"docflow.{q}": {"queue": q, "routing_key": q} for q in QUEUES},
+        # a stage's task and its batch task (docflow.parse_batch, ...) go to the stage's queue
+        "task_routes": {
+            f"docflow.{q}{suffix}": {"queue": q, "routing_key": q}
+            for q in QUEUES
+            for suffix in ("", "_batch")
+        },
         # At-least-once: a message is acked after its task ran. A child process that dies
         # (crash, OOM kill) or hits the hard time limit puts its message back (reject +
         # requeue) instead of dropping it; the stage then sees a run that never finished,

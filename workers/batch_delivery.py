@@ -121,7 +121,13 @@ class Member:
     def call(self, stage: Stage) -> StageCall:
         """The document's run of `stage`: an inline-style run with its own task id."""
         task_id = member_task_id(self.batch.task_id, self.doc.id, stage)
-        return StageCall(stage, task_id, inline=True)
+        return StageCall(
+            stage,
+            task_id,
+            inline=True,
+            batch_id=self.batch.task_id,
+            batch_size=len(self.batch.doc_ids),
+        )
 
     def start(self, stage: Stage, started: float | None = None) -> Callable[..., StageResult]:
         """The timer of the document's run of `stage`, from `started` (default now)."""

@@ -52,14 +52,6 @@ def plan_batches(
     return split_batches(words, fair_share(len(words), consumers, max_docs), max_words)
 
 
-def estimated_words(raw: str | bytes | None) -> int:
-    """A document's word count before it is parsed: whitespace-separated runs, at least 1."""
-    if not raw:
-        return 1
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return max(1, len(text.split()))
-
-
 @dataclass(frozen=True)
 class TimeLimits:
     soft_s: float
@@ -79,8 +71,3 @@ def batch_time_limits(
     hard = min(hard_s * scale, cap)
     soft = min(soft_s * scale, hard - (hard_s - soft_s))
     return TimeLimits(soft_s=max(soft_s, soft), hard_s=max(hard_s, hard))
-
-
-#: defaults until DOCFLOW_BATCH_MAX_DOCS / DOCFLOW_BATCH_MAX_WORDS become settings
-DEFAULT_MAX_DOCS = 32
-DEFAULT_MAX_WORDS = 20000

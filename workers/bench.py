@@ -61,6 +61,7 @@ from tasks.errors import ConfigError, DocflowError, PermanentError
 from tasks.ingest import content_hash, split_file
 from tasks.parse import parse_article
 from tasks.store import Store, StoreURL, open_store
+from workers.bench_batches import batch_figures, model_calls
 
 #: DOCFLOW_* variables of the caller that a benchmark honours; every other one is dropped
 KEPT_SETTINGS = ("DOCFLOW_SPACY_MODEL",)
@@ -181,7 +182,7 @@ def folder_files(folder: Path, limit: int | None) -> list[tuple[str, bytes]]:
 
 # ---- the baseline: raw spaCy in N processes ------------------------------------------------
 
-#: texts per block when comparing nlp.pipe with one call per text
+#: texts per block when comparing nlp.pipe with the pipeline's calls, if it made none yet
 COMPARE_BLOCK = 8
 
 
@@ -193,13 +194,15 @@ def _baseline_child(
     start: Any,
     done: Any,
     batch: int,
-    compare: bool,
+    compare: list[int] | None,
 ) -> None:
     """One baseline process: load the model, say ready, wait, then tag texts until none remain.
 
-    With `compare`, texts are taken in blocks that alternate between `nlp.pipe` and one
-    model call per text, and the CPU per character of each way is reported: both ways see
-    the same machine at the same moment, so the machine's drift cancels out.
+    With `compare` (the sizes of the pipeline's model calls), texts are taken in blocks of
+    those sizes that alternate between the continuous `nlp.pipe` and one `nlp.pipe` call
+    per block, as a worker calls the model for a batch (a block of one: one call for one
+    text), and the CPU per character of each way is reported: both ways see the same
+    machine at the same moment, so the machine's drift cancels out.
     """
     try:
         from tasks.tag import load_pipeline
@@ -208,9 +211,9 @@ def _baseline_child(
         nlp("Warm-up sentence from Ankara about the United Nations and Hakan Fidan.")
         ready.put(os.getpid())
         start.wait()
-        step = COMPARE_BLOCK if compare else 1
+        sizes = itertools.cycle(compare or [1])
 
-        def take() -> list[str]:
+        def take(step: int = 1) -> list[str]:
             with counter.get_lock():
                 index = counter.value
                 counter.value += step
@@ -225,13 +228,13 @@ def _baseline_child(
         cpu = time.process_time()
         if compare:
             turn = itertools.cycle(("pipe", "call") if os.getpid() % 2 else ("call", "pipe"))
-            while block := take():
+            while block := take(next(sizes)):
                 way = next(turn)
                 began = time.process_time()
                 if way == "pipe":
                     docs = list(nlp.pipe(block, batch_size=batch))
-                else:
-                    docs = [nlp(text) for text in block]
+                else:  # as Tagger.tag_batch calls it: one pipe over the batch's texts
+                    docs = list(nlp.pipe(block, batch_size=len(block)))
                 ways[way][0] += sum(len(text) for text in block)
                 ways[way][1] += time.process_time() - began
                 count += len(docs)
@@ -247,12 +250,17 @@ def _baseline_child(
 
 
 def run_baseline(
-    texts: list[str], processes: int, model: str, batch: int = 4, compare: bool = False
+    texts: list[str],
+    processes: int,
+    model: str,
+    batch: int = 4,
+    compare: list[int] | None = None,
 ) -> dict[str, Any]:
     """docs/s of `nlp.pipe` over `texts` in `processes` processes; model loading excluded.
 
-    With `compare`, half the texts go through one model call each instead, and
-    `per_call_cost` is the CPU per character of those calls over that of `nlp.pipe`.
+    With `compare` (sizes of model calls), half the texts go through one model call per
+    block of those sizes instead, and `per_call_cost` is the CPU per character of those
+    calls over that of the continuous `nlp.pipe`.
     """
     ctx = mp.get_context("spawn")  # spaCy must not cross fork
     counter = ctx.Value("l", 0)
@@ -649,6 +657,7 @@ class Bench:
         self.found_times: dict[str, float] = {}
         self.result: dict[str, Any] = {}
         self.baselines: dict[str, dict[str, Any]] = {}
+        self.calls: list[int] = []  #: documents per model call in the burst
 
     # -- orchestration --
     def run(self) -> dict[str, Any]:
@@ -763,18 +772,35 @@ class Bench:
         )
         self._ratios()
 
-    def _per_call_cost(self, texts: list[str]) -> None:
-        """What calling spaCy once per document costs over `nlp.pipe`, on the same texts.
+    def _batches(self, files: list[DropFile]) -> None:
+        """The sizes of the model calls the workers made for the burst, and their report."""
+        burst = {d for f in files for d in f.doc_ids}
+        reader = StoreReader(self._store_url())
+        try:
+            runs = reader.rows("SELECT doc_id, batch_id FROM stage_runs WHERE stage = 'tag'")
+        finally:
+            reader.close()
+        self.calls = model_calls(runs, burst)
+        self.result["batches"] = batch_figures(self.calls)
 
-        A worker that takes one document per message must call the model once per document.
-        That cost, with the watcher's, Celery's main process's and Redis's measured CPU per
-        document, bounds the ratio any pipeline of this shape could reach: `ratio_ceiling`
-        is the ratio if the workers did nothing but that one model call per document.
+    def _per_call_cost(self, texts: list[str]) -> None:
+        """What the pipeline's model calls cost over one continuous `nlp.pipe`, same texts.
+
+        The workers call the model once per batch (`Tagger.tag_batch`, one `nlp.pipe` over
+        its texts; a document alone is a call of one). Calls shaped like the burst's (the
+        sizes `_batches` read) alternate with the continuous pipe of the baseline. That
+        cost, with the watcher's, Celery's main process's and Redis's measured CPU per
+        document, bounds the ratio any pipeline making those calls could reach:
+        `ratio_ceiling` is the ratio if the workers did nothing but those model calls.
         """
         model = self._model()
-        self.say(f"baseline: {model}, nlp.pipe and one call per text in alternate blocks")
+        sizes = self.calls or [1]
+        self.say(
+            f"baseline: {model}, nlp.pipe and the pipeline's {len(sizes)} model calls "
+            "(same sizes) in alternate blocks"
+        )
         base = run_baseline(
-            texts, self.config.workers, model, self.config.baseline_batch, compare=True
+            texts, self.config.workers, model, self.config.baseline_batch, compare=sizes
         )
         cost = base["per_call_cost"]
         self.result["spacy_per_call_cost_pct"] = _r(100 * (cost - 1), 1) if cost else None
@@ -826,6 +852,7 @@ class Bench:
         self._drop_and_wait(warm_files, stall_s=max(cfg.stall_s, 300.0))
 
         self._burst(files)
+        self._batches(files)
         if cfg.baseline:
             self._baseline(texts, "after")
             self._per_call_cost(texts)

@@ -65,8 +65,6 @@ def send_batch(
         return
     if connection is not None:
         options["connection"] = connection
-    # the parse queue: its workers run the batch (workers.app routes only the stage names)
-    options.setdefault("queue", Stage.parse.value)
     # no time limits in the message, even where the task is registered (Celery would copy
     # the publisher's): the worker scales its own with the batch's size
     app.send_task(

@@ -145,18 +145,38 @@ def _sweep_into(
 _OWNER_TOKEN = secrets.token_hex(6)
 
 
-def heartbeat_value(ready: bool = True) -> str:
-    """What a worker's heartbeat key holds: who beats (pid, host, token), when, and whether
-    it consumes yet (`ready` is false while the name is only claimed at start-up)."""
-    return json.dumps(
-        {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "token": _OWNER_TOKEN,
-            "at": time.time(),
-            "ready": ready,
-        }
-    )
+def heartbeat_value(
+    ready: bool = True, queues: list[str] | None = None, concurrency: int | None = None
+) -> str:
+    """What a worker's heartbeat key holds: who beats (pid, host, token), when, whether
+    it consumes yet (`ready` is false while the name is only claimed at start-up), and
+    once it does, the queues it takes and its pool size (publishers size batches by it)."""
+    value: dict[str, Any] = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "token": _OWNER_TOKEN,
+        "at": time.time(),
+        "ready": ready,
+    }
+    if queues is not None:
+        value["queues"] = queues
+    if concurrency is not None:
+        value["concurrency"] = concurrency
+    return json.dumps(value)
+
+
+def live_heartbeats(client: redis.Redis) -> list[dict[str, Any]]:
+    """The heartbeat values of the workers alive now (unreadable ones left out)."""
+    keys = list(client.scan_iter(match=f"{HEARTBEAT_PREFIX}*", count=500))
+    beats: list[dict[str, Any]] = []
+    for raw in client.mget(keys) if keys else []:
+        if raw is None:  # lapsed between the scan and the read
+            continue
+        with contextlib.suppress(ValueError, TypeError):
+            value = json.loads(raw)
+            if isinstance(value, dict):
+                beats.append(value)
+    return beats
 
 
 def node_owner(raw: bytes | str | None) -> dict[str, Any] | None:
@@ -207,10 +227,18 @@ def claim_node(url: str, node: str) -> dict[str, Any] | None:
 class Heartbeat:
     """One worker's heartbeat key and liveness check (see the module docstring)."""
 
-    def __init__(self, url: str, node: str, queues: list[str], stall_s: float = STALL_S) -> None:
+    def __init__(
+        self,
+        url: str,
+        node: str,
+        queues: list[str],
+        stall_s: float = STALL_S,
+        concurrency: int | None = None,
+    ) -> None:
         self.client = redis_client(url)
         self.node = node
         self.queues = queues
+        self.concurrency = concurrency
         self.key = f"{HEARTBEAT_PREFIX}{node}"
         self.detector = StallDetector(stall_s)
         self.stalled = False
@@ -218,7 +246,8 @@ class Heartbeat:
     def beat(self) -> None:
         from celery.worker import state
 
-        self.client.set(self.key, heartbeat_value(), ex=HEARTBEAT_TTL_S)
+        value = heartbeat_value(queues=self.queues, concurrency=self.concurrency)
+        self.client.set(self.key, value, ex=HEARTBEAT_TTL_S)
         if self.stalled or not self.queues:
             return
         waiting = sum(_depths(self.client, self.queues).values())
@@ -308,7 +337,13 @@ def _start_threads(sender: Any = None, **_: Any) -> None:
         queues = sorted(sender.app.amqp.queues.consume_from or {})
     except AttributeError:
         queues = []
-    heartbeat = Heartbeat(url, str(sender.hostname), queues)
+    concurrency = getattr(sender, "concurrency", None)
+    heartbeat = Heartbeat(
+        url,
+        str(sender.hostname),
+        queues,
+        concurrency=concurrency if isinstance(concurrency, int) else None,
+    )
     try:
         # claimed at start (workers.signals); if it lapsed while the worker started and
         # another process took the name meanwhile, this one gives way

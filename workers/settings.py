@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(
         default=15, ge=0, description="how often workers look for stuck documents; 0 = never"
     )
+    batch_max_docs: int = Field(
+        default=32, ge=1, description="most documents in one batch task (1 = no batching)"
+    )
+    batch_max_words: int = Field(
+        default=20000, ge=1, description="most words in one batch task; a longer document goes alone"
+    )
     inline_stages: bool = Field(
         default=True,
         description="a worker that consumes the next stage's queue runs it in the same task",

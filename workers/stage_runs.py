@@ -27,6 +27,9 @@ class StageCall:
     retries: int = 0
     crashes: int = 0
     inline: bool = False
+    #: the batch message the run is part of (`docflow.parse_batch`) and its size
+    batch_id: str | None = None
+    batch_size: int | None = None
 
 
 # ---- how a run ends ----------------------------------------------------------------
@@ -88,6 +91,8 @@ def timer(
             duration_ms=(time.time() - since) * 1000,
             attempts=attempts,
             error=error,
+            batch_id=call.batch_id,
+            batch_size=call.batch_size,
         )
 
     return result

@@ -48,6 +48,9 @@ class StageResult:
     duration_ms: float
     attempts: int = 1
     error: str | None = None
+    #: the batch task the run was part of, and its number of documents (None: alone)
+    batch_id: str | None = None
+    batch_size: int | None = None
 
 
 class Store(Protocol):

@@ -367,12 +367,22 @@ class PostgresStore:
         with self._write(durable=False, doc_id=doc_id) as cur:
             cur.execute("UPDATE documents SET updated_at = %s WHERE id = %s", (run.started, doc_id))
             cur.execute(
-                "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, attempts)"
-                " VALUES (%s, %s, %s, %s, %s, 1) ON CONFLICT (doc_id, stage) DO UPDATE SET"
+                "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, attempts,"
+                " batch_id, batch_size) VALUES (%s, %s, %s, %s, %s, 1, %s, %s)"
+                " ON CONFLICT (doc_id, stage) DO UPDATE SET"
                 " worker = excluded.worker, task_id = excluded.task_id,"
                 " started = excluded.started, duration_ms = NULL, error = NULL,"
+                " batch_id = excluded.batch_id, batch_size = excluded.batch_size,"
                 " attempts = r.attempts + 1 RETURNING attempts",
-                (doc_id, str(run.stage), _t(run.worker), _t(run.task_id), run.started),
+                (
+                    doc_id,
+                    str(run.stage),
+                    _t(run.worker),
+                    _t(run.task_id),
+                    run.started,
+                    _t(run.batch_id),
+                    run.batch_size,
+                ),
             )
             row = cur.fetchone()
         return int(row["attempts"]) if row else 0
@@ -569,12 +579,14 @@ class PostgresStore:
         # Like SQLite: a run for a document that does not exist is an error (foreign key).
         cur.execute(
             "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, duration_ms,"
-            " attempts, error) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " attempts, error, batch_id, batch_size)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (doc_id, stage) DO UPDATE SET worker = excluded.worker,"
             " task_id = excluded.task_id, started = excluded.started,"
             " duration_ms = excluded.duration_ms,"
             " attempts = greatest(r.attempts, excluded.attempts),"
-            " error = excluded.error",
+            " error = excluded.error, batch_id = excluded.batch_id,"
+            " batch_size = excluded.batch_size",
             (
                 doc_id,
                 str(run.stage),
@@ -584,6 +596,8 @@ class PostgresStore:
                 run.duration_ms,
                 run.attempts,
                 _t(run.error),
+                _t(run.batch_id),
+                run.batch_size,
             ),
         )
 
@@ -730,8 +744,8 @@ class PostgresStore:
 
     def stage_runs(self, doc_id: str) -> list[StageRun]:
         rows = self._read(
-            "SELECT stage, worker, task_id, started, duration_ms, attempts, error"
-            " FROM stage_runs WHERE doc_id = %s ORDER BY started",
+            "SELECT stage, worker, task_id, started, duration_ms, attempts, error, batch_id,"
+            " batch_size FROM stage_runs WHERE doc_id = %s ORDER BY started",
             (doc_id,),
         )
         return [StageRun(**r) for r in rows]

@@ -266,12 +266,22 @@ class SQLiteStore:
         with self._write(doc_id) as tx:
             tx.execute("UPDATE documents SET updated_at = ? WHERE id = ?", (run.started, doc_id))
             row = tx.execute(
-                "INSERT INTO stage_runs (doc_id, stage, worker, task_id, started, attempts)"
-                " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (doc_id, stage) DO UPDATE SET"
+                "INSERT INTO stage_runs (doc_id, stage, worker, task_id, started, attempts,"
+                " batch_id, batch_size) VALUES (?, ?, ?, ?, ?, 1, ?, ?)"
+                " ON CONFLICT (doc_id, stage) DO UPDATE SET"
                 " worker = excluded.worker, task_id = excluded.task_id,"
                 " started = excluded.started, duration_ms = NULL, error = NULL,"
+                " batch_id = excluded.batch_id, batch_size = excluded.batch_size,"
                 " attempts = stage_runs.attempts + 1 RETURNING attempts",
-                (doc_id, str(run.stage), run.worker, run.task_id, run.started),
+                (
+                    doc_id,
+                    str(run.stage),
+                    run.worker,
+                    run.task_id,
+                    run.started,
+                    run.batch_id,
+                    run.batch_size,
+                ),
             ).fetchone()
         return int(row[0])
 
@@ -443,12 +453,13 @@ class SQLiteStore:
     def _upsert_run(tx: sqlite3.Connection, doc_id: str, run: StageResult) -> None:
         tx.execute(
             "INSERT INTO stage_runs (doc_id, stage, worker, task_id, started, duration_ms,"
-            " attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " attempts, error, batch_id, batch_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (doc_id, stage) DO UPDATE SET worker = excluded.worker,"
             " task_id = excluded.task_id, started = excluded.started,"
             " duration_ms = excluded.duration_ms,"
             " attempts = max(stage_runs.attempts, excluded.attempts),"
-            " error = excluded.error",
+            " error = excluded.error, batch_id = excluded.batch_id,"
+            " batch_size = excluded.batch_size",
             (
                 doc_id,
                 str(run.stage),
@@ -458,6 +469,8 @@ class SQLiteStore:
                 run.duration_ms,
                 run.attempts,
                 run.error,
+                run.batch_id,
+                run.batch_size,
             ),
         )
 
@@ -567,8 +580,8 @@ class SQLiteStore:
 
     def stage_runs(self, doc_id: str) -> list[StageRun]:
         rows = self._read(
-            "SELECT stage, worker, task_id, started, duration_ms, attempts, error"
-            " FROM stage_runs WHERE doc_id = ? ORDER BY started",
+            "SELECT stage, worker, task_id, started, duration_ms, attempts, error, batch_id,"
+            " batch_size FROM stage_runs WHERE doc_id = ? ORDER BY started",
             (doc_id,),
         )
         return [StageRun(**dict(r)) for r in rows]

@@ -93,8 +93,12 @@ def test_bench_runs_a_private_stack_and_every_document_is_indexed_exactly_once(
     assert figures["ratio"] == pytest.approx(
         figures["pipeline_docs_per_s"] / figures["baseline_docs_per_s"], abs=0.002
     )
-    # and it bounds what a one-document-per-message pipeline could reach: the model called
-    # once per text, plus what the watcher, Celery's main process and Redis spend per document
+    # and it says how the workers batched the burst: every burst document in one model call
+    batches = figures["batches"]
+    assert sum(batches["docs_by_batch_size"].values()) == 25
+    assert batches["model_calls"] <= 25 and batches["batch_size_max"] >= 1
+    # and it bounds what a pipeline making those model calls could reach: calls of those
+    # sizes, plus what the watcher, Celery's main process and Redis spend per document
     assert figures["spacy_per_call_cost_pct"] is not None
     around = sum(figures["cpu_ms_per_doc"].get(k, 0) for k in ("watcher", "worker-main", "redis"))
     assert around > 0

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tasks.ingest import estimated_words
+from tasks.models import IngestResult
 from tests.unit.test_delivery_outcomes import published
-from workers.batch_publish import parse_consumers, start_batches
-from workers.batching import (
-    batch_time_limits,
-    estimated_words,
-    fair_share,
-    plan_batches,
-)
+from workers.batch_publish import BatchSender, parse_consumers
+from workers.batching import batch_time_limits, fair_share, plan_batches
 from workers.publish import BATCH_TASK, send_batch
 
 __all__ = ["published"]
@@ -77,27 +74,67 @@ def test_a_group_is_one_batch_message_with_its_ids_in_args(published) -> None:
     assert message["timelimit"] == [None, None]  # the worker scales them (BatchRequest)
 
 
+def _sender(consumers: int = 2, max_docs: int = 32) -> BatchSender:
+    return BatchSender(max_docs, 20000, lambda: consumers)
+
+
+def _file(*ids: str, words: int = 100) -> IngestResult:
+    return IngestResult(
+        source="f.txt",
+        new_ids=list(ids),
+        traces={i: f"trace-{i}" for i in ids},
+        words={i: words for i in ids},
+    )
+
+
 def test_a_burst_of_8_for_2_parse_processes_goes_as_2_batch_messages_of_4(published) -> None:
     ids = [f"doc-{i}" for i in range(8)]
-    groups = start_batches(ids, {}, [100] * 8, consumers=2)
-    assert groups == [ids[:4], ids[4:]]
+    sender = _sender()
+    for doc_id in ids:
+        sender.add(_file(doc_id))
+    assert sender.flush() == [ids[:4], ids[4:]]
     assert [(m["task"], m["args"]) for m in published] == [
         (BATCH_TASK, [ids[:4]]),
         (BATCH_TASK, [ids[4:]]),
     ]
+    assert sender.pending == [] and sender.flush() == []
 
 
-def test_a_trickle_of_one_goes_as_todays_single_message(published) -> None:
-    start_batches(["doc-1"], {"doc-1": "trace-1"}, [600], consumers=2)
+def test_a_trickle_of_one_goes_as_todays_single_message_with_its_trace(published) -> None:
+    sender = _sender()
+    sender.add(_file("doc-1", words=600))
+    sender.flush()
     assert [m["task"] for m in published] == ["docflow.parse"]
+    assert published[0]["trace_id"] == "trace-doc-1"
 
 
-def test_parse_consumers_count_the_live_workers_that_take_parse_messages() -> None:
-    nodes = [
-        "docflow-all-11@h",
-        "docflow-ingest.parse-12@h",
-        "docflow-tag-13@h",  # does not parse
-        "alpha@h",  # named by hand: counted
+def test_a_flush_that_fails_keeps_the_groups_not_sent_for_the_next(
+    published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workers.batch_publish as batch_publish
+
+    sent: list[list[str]] = []
+
+    def send_once(ids: list[str], _traces: dict[str, str], **_: object) -> None:
+        if sent:
+            raise OSError("broker gone")
+        sent.append(ids)
+
+    monkeypatch.setattr(batch_publish, "send_batch", send_once)
+    sender = _sender(consumers=1, max_docs=2)
+    sender.add(_file("a", "b", "c", "d"))
+    with pytest.raises(OSError):
+        sender.flush()
+    assert sent == [["a", "b"]]
+    assert [p.doc_id for p in sender.pending] == ["c", "d"]
+
+
+def test_parse_consumers_add_up_the_pools_of_live_workers_that_take_parse_messages() -> None:
+    beats = [
+        {"queues": ["index", "ingest", "parse", "tag"], "concurrency": 2},
+        {"queues": ["parse"], "concurrency": 4},
+        {"queues": ["tag"], "concurrency": 8},  # does not parse
+        {"ready": False},  # starting: counted with the fallback pool size
     ]
-    assert parse_consumers(nodes, concurrency=2) == 6
-    assert parse_consumers([], concurrency=2) == 1
+    assert parse_consumers(beats, fallback=3) == 9
+    assert parse_consumers([], fallback=2) == 2

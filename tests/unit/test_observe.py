@@ -237,6 +237,23 @@ def test_trace_prints_each_stage_with_worker_timing_attempts_and_errors_in_order
     assert "StoreUnavailable: busy" in table.output
 
 
+def test_trace_shows_the_batch_each_stage_ran_in_and_its_size(store: Store) -> None:
+    import dataclasses
+
+    from tasks.models import Article
+
+    doc_id = add(store, "an article in a batch", trace="trace-batch")
+    batch = "5f0c7a1e-0000-4000-8000-000000000000"
+    parse = dataclasses.replace(run(Stage.parse), batch_id=batch, batch_size=32)
+    store.start_stage(doc_id, parse)
+    store.save_parsed(doc_id, Article(title="T", paragraphs=["p"]), parse)
+    data = json.loads(docflow("trace", doc_id, "--json").output)
+    stages = {s["stage"]: s for s in data["stages"]}
+    assert (stages["parse"]["batch_id"], stages["parse"]["batch_size"]) == (batch, 32)
+    assert stages["ingest"]["batch_id"] is None
+    assert "5f0c7a1e of 32" in docflow("trace", doc_id).output
+
+
 def test_trace_of_an_unknown_id_is_a_clear_error(store: Store) -> None:
     from tasks.errors import DocumentNotFound
 

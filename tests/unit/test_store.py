@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Iterator
@@ -265,3 +266,21 @@ def test_the_run_that_owns_a_stage_records_its_retries_and_then_its_failure(stor
     with pytest.raises(StaleRun):  # failed is final: even its own late write changes nothing
         store.record_attempt(doc_id, lease(Stage.parse, "task-1", error="again"))
     assert store.get_document(doc_id).last_error == "ParseError: no text"
+
+
+def test_a_stage_run_remembers_the_batch_it_ran_in_and_a_run_alone_has_none(
+    store: Store,
+) -> None:
+    doc_id = add(store)
+    parse = dataclasses.replace(run(Stage.parse), batch_id="batch-7", batch_size=32)
+    store.start_stage(doc_id, parse)
+    store.save_parsed(doc_id, Article(title="T", paragraphs=["Body"]), parse)
+    runs = {r.stage: r for r in store.stage_runs(doc_id)}
+    assert (runs["parse"].batch_id, runs["parse"].batch_size) == ("batch-7", 32)
+    assert (runs["ingest"].batch_id, runs["ingest"].batch_size) == (None, None)
+    # a later run alone (a retry in its own message) says so
+    alone = run(Stage.tag)
+    store.start_stage(doc_id, alone)
+    store.save_tags(doc_id, [], "v0", alone)
+    runs = {r.stage: r for r in store.stage_runs(doc_id)}
+    assert runs["tag"].batch_id is None and runs["parse"].batch_id == "batch-7"

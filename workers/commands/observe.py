@@ -52,7 +52,16 @@ def stage_json(run: StageRun) -> dict[str, Any]:
         "attempts": run.attempts,
         "error": run.error,
         "task_id": run.task_id,
+        "batch_id": run.batch_id,
+        "batch_size": run.batch_size,
     }
+
+
+def batch_label(run: StageRun) -> str:
+    """`-` for a run alone; else the batch task's short id and its number of documents."""
+    if not run.batch_id:
+        return "-"
+    return f"{run.batch_id[:8]} of {run.batch_size or '?'}"
 
 
 def trace_data(store: Store, doc_id: str, runs: list[StageRun] | None = None) -> dict[str, Any]:
@@ -75,7 +84,8 @@ def trace(
     ],
     json_out: JsonOpt = False,
 ) -> None:
-    """One document's journey: each stage, which worker, start, duration, attempts, errors.
+    """One document's journey: each stage, which worker, start, duration, attempts, the
+    batch it ran in (its id and size), errors.
 
     Its trace_id is on every log line of the document: grep the logs for it.
     """
@@ -90,7 +100,7 @@ def trace(
         f"[bold]{data['id']}[/]  {escape(data['source'])}  status "
         f"[bold]{data['status']}[/]  trace_id {data['trace_id']}"
     )
-    table = Table("stage", "worker", "started", "duration", "attempts", "error")
+    table = Table("stage", "worker", "started", "duration", "attempts", "batch", "error")
     table.columns[2].no_wrap = True
     for run in runs:
         duration = "-" if run.duration_ms is None else f"{run.duration_ms:,.1f} ms"
@@ -100,6 +110,7 @@ def trace(
             local(run.started),
             duration,
             str(run.attempts),
+            batch_label(run),
             escape(run.error or ""),
             style="red" if run.error else None,
         )
