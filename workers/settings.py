@@ -73,7 +73,9 @@ class Settings(BaseSettings):
         default=32, ge=1, description="most documents in one batch task (1 = no batching)"
     )
     batch_max_words: int = Field(
-        default=20000, ge=1, description="most words in one batch task; a longer document goes alone"
+        default=20000,
+        ge=1,
+        description="most words in one batch task; a longer document goes alone",
     )
     inline_stages: bool = Field(
         default=True,

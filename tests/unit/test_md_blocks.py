@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.md_blocks import atx_heading, is_table_rule
 from tasks.models import RawArticle
-from tasks.parse import STRUCTURE_MAX_CHARS, parse_article
+from tasks.parse import parse_article
+from tasks.parse.markdown import STRUCTURE_MAX_CHARS
+from tasks.parse.md_blocks import atx_heading, is_table_rule
 
 
 @pytest.mark.parametrize(

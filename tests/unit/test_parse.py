@@ -13,7 +13,8 @@ import pytest
 from tasks.errors import EmptyDocument, ParseError
 from tasks.lang import heuristic_language
 from tasks.models import Article, RawArticle
-from tasks.parse import parse_article, parse_date
+from tasks.parse import parse_article
+from tasks.parse.dates import parse_date
 
 REPO = Path(__file__).resolve().parents[2]
 GOLD = REPO.parent / "shared" / "gold" / "seed.json"

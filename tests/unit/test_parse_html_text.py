@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tasks.errors import EmptyDocument, PermanentError
-from tasks.html_text import is_stub, visible_blocks
 from tasks.models import RawArticle
 from tasks.parse import parse_article
+from tasks.parse.html_text import is_stub, visible_blocks
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "parse"
 STORY = [

@@ -30,7 +30,8 @@ PATTERNS = regex_probe.collect_patterns()
 
 def test_the_probe_finds_the_patterns_of_the_parser_the_entity_rules_and_the_workers() -> None:
     found = {f.where.split(":")[0].rsplit(".", 1)[0] for f in PATTERNS}
-    assert {"tasks.parse", "tasks.entities.spans", "tasks.entities.segment"} <= found
+    parser = {"tasks.parse.dates", "tasks.parse.text", "tasks.parse.markdown"}
+    assert parser | {"tasks.entities.spans", "tasks.entities.segment"} <= found
     assert any(w.startswith("workers") for w in found)
     assert len(PATTERNS) > 60
 
