@@ -9,6 +9,7 @@ import re
 import time
 import unicodedata
 import uuid
+from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from charset_normalizer import from_bytes
@@ -301,6 +302,74 @@ def estimated_words(raw: str | bytes | None) -> int:
     return max(1, len(text.split()))
 
 
+@dataclass
+class PreparedFile:
+    """One file split into articles and hashed, not yet recorded (pure: no store I/O)."""
+
+    source: str
+    articles: list[RawArticle]
+    hashes: list[str]
+    errors: list[str]  #: parts that could not be taken (recorded as rejected parts)
+    started: float = field(default_factory=time.time)
+
+
+def prepare_file(name: str, data: bytes, *, max_bytes: int) -> PreparedFile:
+    """Split and hash one file's articles; a whole-file problem raises a RejectedFile."""
+    started = time.time()
+    source = display_name(name)
+    articles, errors = split_file(source, data, max_bytes=max_bytes)
+    hashes = [content_hash(raw.content) for raw in articles]
+    return PreparedFile(source, articles, hashes, errors, started)
+
+
+def record_files(
+    store: Store,
+    files: list[PreparedFile],
+    *,
+    worker: str | None = None,
+    task_id: str | None = None,
+) -> list[IngestResult]:
+    """Record the articles (and rejected parts) of several files in ONE store transaction.
+
+    All or nothing: a store that fails (StoreUnavailable, a database error) writes none of
+    the files, so their callers keep every file and try again. One result per file, in
+    order. Articles are written in content-hash order, so two watchers recording groups
+    that share content lock the same rows in the same order (no deadlock on PostgreSQL).
+    """
+    results = [IngestResult(source=f.source, errors=list(f.errors)) for f in files]
+    order = sorted(
+        ((digest, i, j) for i, f in enumerate(files) for j, digest in enumerate(f.hashes)),
+    )
+    outcome: dict[tuple[int, int], tuple[str, bool, str]] = {}
+    with store.batch(()):
+        for digest, i, j in order:
+            raw, prepared = files[i].articles[j], files[i]
+            run = StageResult(
+                stage=Stage.ingest,
+                worker=worker,
+                task_id=task_id,
+                started=prepared.started,
+                duration_ms=(time.time() - prepared.started) * 1000,
+            )
+            trace_id = new_trace_id()
+            doc_id, created = store.add_document(raw, digest, trace_id, run)
+            outcome[(i, j)] = (doc_id, created, trace_id)
+        for prepared in files:
+            for error in prepared.errors:
+                store.record_rejected(prepared.source, error)
+    for i, prepared in enumerate(files):
+        result = results[i]
+        for j, raw in enumerate(prepared.articles):
+            doc_id, created, trace_id = outcome[(i, j)]
+            if created:
+                result.new_ids.append(doc_id)
+                result.traces[doc_id] = trace_id
+                result.words[doc_id] = estimated_words(raw.content)
+            else:
+                result.duplicate_ids.append(doc_id)
+    return results
+
+
 def ingest_file(
     store: Store,
     name: str,
@@ -313,28 +382,8 @@ def ingest_file(
     """Record every article of a file in the store. RejectedFile if none can be taken.
 
     Per-article problems (a bad JSONL line) are recorded as rejected parts and returned in
-    `errors`; the good articles still go in. Duplicates come back in `duplicate_ids`.
+    `errors`; the good articles still go in, in the same transaction. Duplicates come back
+    in `duplicate_ids`.
     """
-    started = time.time()
-    name = display_name(name)
-    articles, errors = split_file(name, data, max_bytes=max_bytes)
-    result = IngestResult(source=name, errors=errors)
-    for raw in articles:
-        run = StageResult(
-            stage=Stage.ingest,
-            worker=worker,
-            task_id=task_id,
-            started=started,
-            duration_ms=(time.time() - started) * 1000,
-        )
-        trace_id = new_trace_id()
-        doc_id, created = store.add_document(raw, content_hash(raw.content), trace_id, run)
-        if created:
-            result.new_ids.append(doc_id)
-            result.traces[doc_id] = trace_id
-            result.words[doc_id] = estimated_words(raw.content)
-        else:
-            result.duplicate_ids.append(doc_id)
-    for error in errors:
-        store.record_rejected(name, error)
-    return result
+    prepared = prepare_file(name, data, max_bytes=max_bytes)
+    return record_files(store, [prepared], worker=worker, task_id=task_id)[0]

@@ -108,7 +108,7 @@ def celery_config(settings: Settings) -> dict[str, object]:
         # At-least-once: a message is acked after its task ran. A child process that dies
         # (crash, OOM kill) or hits the hard time limit puts its message back (reject +
         # requeue) instead of dropping it; the stage then sees a run that never finished,
-        # counts it, and fails the document after MAX_CRASH_ATTEMPTS (workers/delivery.py).
+        # counts it, and fails the document after MAX_CRASH_ATTEMPTS (workers/budgets.py).
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "task_acks_on_failure": True,

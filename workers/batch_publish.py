@@ -111,6 +111,11 @@ class BatchSender:
         """Queue documents already recorded, by (id, trace id), e.g. a recovered claim's."""
         self.pending.extend(_Pending(doc_id, trace, 1) for doc_id, trace in docs)
 
+    def burst_ready(self) -> bool:
+        """Whether enough is pending to give every parse consumer a full batch: a long
+        intake flushes then, so the workers start before the last file is recorded."""
+        return len(self.pending) >= self.max_docs * self._consumer_count()
+
     def flush(self, connection: Any = None) -> list[list[str]]:
         """Send everything pending, in batches; the groups sent, in order.
 

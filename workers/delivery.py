@@ -6,7 +6,8 @@
 3. `run_stage`: one run of one stage, own or inline, ends in an `Outcome` (Done,
    Skipped, Superseded, Retry, Failed: `workers.stage_runs`); it raises nothing for Celery.
 4. `settle`: the one place an outcome becomes what Celery needs.
-5. The budgets (`retry_or_fail`, `fail`), stale runs and lost-run detection (`lost_run`).
+5. The budgets (`retry_or_fail`, `fail`), stale runs and lost-run detection (`lost_run`)
+   are `workers.budgets`'s, shared with the batch delivery (`workers.batch_delivery`).
 
 The store is the source of truth: a message for a stage that already ran is skipped, and
 every status write is compare-and-set on the run that owns the stage (a stale run is
@@ -16,28 +17,31 @@ superseded and writes nothing). The work is `workers.stage_work`'s, the tasks
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import structlog
 from celery import Task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 
-from tasks.errors import (
-    DocumentNotFound,
-    PermanentError,
-    RetryableError,
-    StaleRun,
-    StoreUnavailable,
-)
-from tasks.models import NEXT_STAGE, DocumentRecord, Stage, StageRun
-from tasks.store import StageResult, Store
+from tasks.errors import DocumentNotFound, PermanentError, RetryableError, StaleRun
+from tasks.models import NEXT_STAGE, DocumentRecord, Stage
+from tasks.store import Store
 from tasks.store.base import INPUT_STATUS
-from workers import recovery, task_events
+from workers import task_events
 from workers.app import app
+from workers.budgets import (
+    MAX_STARTS,
+    STORE_DOWN_RETRIES,
+    backoff,
+    current_run,
+    described,
+    fail,
+    lost_run,
+    redelivered,
+    retry_or_fail,
+    superseded,
+)
 from workers.publish import enqueue_chain, send_stage, task_name
 from workers.resources import get_store
 from workers.settings import get_settings
@@ -55,15 +59,6 @@ from workers.stage_runs import (
 from workers.stage_work import WORK
 
 log = structlog.get_logger("docflow.pipeline")
-
-#: unexpected exceptions (bugs), soft time-outs and lost runs (the worker process died:
-#: crash, out of memory, hard time limit) together get this many tries in all
-MAX_CRASH_ATTEMPTS = 3
-#: while the store is unreachable a stage keeps retrying (with capped backoff) this often
-STORE_DOWN_RETRIES = 30
-#: backstop: a stage started this many times on one document without an outcome is failed,
-#: whatever the reason (crashes are normally counted exactly, see `lost_run`)
-MAX_STARTS = STORE_DOWN_RETRIES + 20
 
 
 class StageFailed(PermanentError):
@@ -159,7 +154,7 @@ def _report(
             task_events.failed(call.task_id, hostname, reason)
             return "failure"
         case Retry(exc):
-            task_events.retried(call.task_id, hostname, _described(exc))
+            task_events.retried(call.task_id, hostname, described(exc))
             return "retry"
     return "ignored"
 
@@ -195,8 +190,8 @@ def run_stage(
         if not call.inline and doc.status != INPUT_STATUS[stage]:
             return _already_ran(task, store, doc, stage)
         why = (
-            lost_run(_current_run(store, doc_id, stage), request, settings.task_time_limit_s)
-            if not call.inline and _redelivered(request)
+            lost_run(current_run(store, doc_id, stage), request, settings.task_time_limit_s)
+            if not call.inline and redelivered(request)
             else None
         )
         if why is not None:
@@ -245,9 +240,9 @@ def _already_ran(task: Task, store: Store, doc: DocumentRecord, stage: Stage) ->
     """
     request = task.request
     later = NEXT_STAGE.get(doc.status)
-    if later is not None and later is not stage and _redelivered(request):
+    if later is not None and later is not stage and redelivered(request):
         inline_id = inline_task_id(request.id, later)
-        run = _current_run(store, doc.id, later)
+        run = current_run(store, doc.id, later)
         why = lost_run(run, request, get_settings().task_time_limit_s, task_id=inline_id)
         if why is not None:
             structlog.contextvars.bind_contextvars(task_id=inline_id, stage=later.value)
@@ -294,134 +289,3 @@ def settle(task: Task, call: StageCall, doc_id: str, outcome: Outcome) -> Docume
         case Superseded() | Skipped(ignore=True) if not call.inline:
             raise Ignore()
     return None
-
-
-# ---- 5. budgets, failures, stale and lost runs ----------------------------------------
-
-
-def backoff(retries: int) -> float:
-    """Exponential backoff with jitter, capped by DOCFLOW_RETRY_BACKOFF_MAX_S."""
-    cap = get_settings().retry_backoff_max_s
-    return min(cap, 2.0**retries) * (0.5 + random.random() / 2)
-
-
-def retry_or_fail(
-    call: StageCall,
-    store: Store,
-    doc_id: str,
-    result: Callable[..., StageResult],
-    exc: BaseException,
-    *,
-    crash: bool,
-    cause: BaseException | None = None,
-) -> Outcome:
-    """Retry the stage with backoff, or fail the document once this kind's budget is spent.
-
-    `crash`: an unexpected exception, a soft time-out or a lost run, counted in the
-    message's `crashes` (MAX_CRASH_ATTEMPTS tries in all). Otherwise a retryable error:
-    the store down (STORE_DOWN_RETRIES) or another (DOCFLOW_MAX_RETRIES), counted by the
-    message's retries less its crashes.
-    """
-    message = exc.describe() if isinstance(exc, RetryableError) else _described(exc)
-    retries, crashes = call.retries, call.crashes
-    if crash:
-        crashes += 1
-        exhausted = crashes >= MAX_CRASH_ATTEMPTS
-        if exhausted:
-            message = f"{message} (gave up after {crashes} tries)"
-    else:
-        budget = (
-            STORE_DOWN_RETRIES if isinstance(exc, StoreUnavailable) else get_settings().max_retries
-        )
-        exhausted = retries - crashes >= budget
-    run = result(message)
-    # Both writes below are compare-and-set on this run's lease: if a second copy of the
-    # chain (or a newer run of this stage) finished or owns it, they raise StaleRun.
-    if exhausted:
-        return fail(store, doc_id, run, cause or exc)
-    try:
-        store.record_attempt(doc_id, run)
-    except StaleRun as stale:
-        return superseded(stale, message)
-    except DocumentNotFound:
-        log.error("document_missing", reason="not in the store; nothing to do")
-        return Skipped(ignore=False)
-    except RetryableError:  # the store is down: the retry is what matters
-        pass
-    countdown = backoff(crashes if crash else retries - crashes)
-    log.warning(
-        "stage_retry",
-        error=message,
-        attempt=run.attempts,
-        crashes=crashes,
-        countdown_s=round(countdown, 1),
-    )
-    return Retry(exc, countdown, retries + 1, crashes)
-
-
-def fail(store: Store, doc_id: str, run: StageResult, exc: BaseException) -> Outcome:
-    """Record the document as failed by this run (unless the run is stale by now)."""
-    try:
-        store.mark_failed(doc_id, run)
-    except StaleRun as stale:  # a late failure never overwrites another run's outcome
-        return superseded(stale, run.error)
-    log.warning(
-        "document_failed",
-        error=run.error,
-        attempts=run.attempts,
-        duration_ms=round(run.duration_ms, 2),
-    )
-    return Failed(run.error or "", exc)
-
-
-def superseded(stale: StaleRun, error: str | None = None) -> Superseded:
-    """This run lost the stage (the document moved on, or another run owns it).
-
-    The store refused the write, so nothing changed; the run that owns the stage carries
-    on. Neither a failure nor a retry: the message is acknowledged and dropped.
-    """
-    log.info(
-        "stage_superseded",
-        owner_task_id=stale.owner,
-        status=stale.status,
-        error=error,
-        reason="another run owns this stage or moved the document on; nothing written",
-    )
-    return Superseded()
-
-
-def lost_run(
-    previous: StageRun | None, request: Any, hard_limit_s: float, task_id: str | None = None
-) -> str | None:
-    """Why the previous run of this very message never finished, or None if it did.
-
-    A message comes back *redelivered* when its worker process died before acknowledging
-    it: a crash or out-of-memory kill (`task_reject_on_worker_lost`), the hard time limit
-    (`task_acks_on_timeout=False`), or the whole worker killed (visibility timeout). The
-    store then holds a run of this task id (or of `task_id`, the id of a stage the message
-    ran inline) that started and recorded no outcome.
-    """
-    if not _redelivered(request) or previous is None or previous.started is None:
-        return None
-    if previous.task_id != (task_id or request.id) or previous.duration_ms is not None:
-        return None
-    limit = recovery.hard_timeout_of(request.id)
-    if limit is not None:
-        return f"it was killed at the hard time limit of {limit:g} s (it hangs)"
-    elapsed = max(0.0, time.time() - previous.started)
-    if elapsed >= hard_limit_s + 60:
-        return f"its worker stopped answering (killed or cut off); back after {elapsed:.0f} s"
-    return "the worker process running it died (a crash, out of memory, or killed)"
-
-
-def _redelivered(request: Any) -> bool:
-    return bool((getattr(request, "delivery_info", None) or {}).get("redelivered"))
-
-
-def _current_run(store: Store, doc_id: str, stage: Stage) -> StageRun | None:
-    """The latest recorded run of `stage` on the document, if any."""
-    return next((r for r in store.stage_runs(doc_id) if r.stage == stage.value), None)
-
-
-def _described(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"

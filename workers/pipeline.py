@@ -1,6 +1,7 @@
 """The stage tasks, docflow.parse / tag / index: each runs its stage through delivery.
 
-`docflow.parse_batch` takes several documents at once (workers.batch_delivery).
+`docflow.parse_batch`, `tag_batch` and `index_batch` take several documents at once
+(`workers.batch_tasks`, `workers.batch_delivery`).
 How a run is retried, failed, skipped or followed by the next stage inline is
 `workers.delivery`'s; what each stage does is `workers.stage_work`'s.
 """
@@ -17,6 +18,8 @@ from workers.batch_tasks import process_batch
 from workers.delivery import StageFailed, process
 
 STAGE_OPTIONS: dict[str, Any] = {"bind": True, "acks_late": True, "throws": (StageFailed,)}
+#: a batch task's time limits scale with its size (the worker's own settings)
+BATCH_OPTIONS: dict[str, Any] = {**STAGE_OPTIONS, "Request": "workers.batch_tasks:BatchRequest"}
 
 
 @app.task(name="docflow.parse", **STAGE_OPTIONS)
@@ -37,7 +40,19 @@ def index(self: Task, doc_id: str, crashes: int = 0) -> str:
     return doc_id
 
 
-@app.task(name="docflow.parse_batch", Request="workers.batch_tasks:BatchRequest", **STAGE_OPTIONS)
+@app.task(name="docflow.parse_batch", **BATCH_OPTIONS)
 def parse_batch(self: Task, doc_ids: list[str]) -> list[str]:
-    process_batch(self, doc_ids)
+    process_batch(self, doc_ids, Stage.parse)
+    return doc_ids
+
+
+@app.task(name="docflow.tag_batch", **BATCH_OPTIONS)
+def tag_batch(self: Task, doc_ids: list[str]) -> list[str]:
+    process_batch(self, doc_ids, Stage.tag)
+    return doc_ids
+
+
+@app.task(name="docflow.index_batch", **BATCH_OPTIONS)
+def index_batch(self: Task, doc_ids: list[str]) -> list[str]:
+    process_batch(self, doc_ids, Stage.index)
     return doc_ids

@@ -40,35 +40,41 @@ def send_stage(
     app.send_task(task_name(stage), (doc_id,), kwargs, ignore_result=True, **options)
 
 
+def batch_task_name(stage: Stage) -> str:
+    """The Celery task that runs `stage` on several documents at once (workers.pipeline)."""
+    return f"docflow.{stage.value}_batch"
+
+
 #: the task that parses (and, inline, tags and indexes) several documents at once
-BATCH_TASK = "docflow.parse_batch"
+BATCH_TASK = batch_task_name(Stage.parse)
 
 
 def send_batch(
     doc_ids: list[str],
     trace_ids: dict[str, str],
     *,
+    stage: Stage = Stage.parse,
     connection: Any = None,
     **options: Any,
 ) -> None:
-    """One message for a group of new documents: `docflow.parse_batch` with their ids.
+    """One message for a group of documents waiting for `stage`: `docflow.<stage>_batch`.
 
-    A group of one is today's single path (`docflow.parse`), so a trickle is never
-    slower. A larger group's time limits are the worker's to scale with its size
-    (`workers.batch_tasks.BatchRequest`), from the worker's own settings.
+    A group of one is the single path (`docflow.<stage>`, carrying its trace id), so a
+    trickle is never slower. A larger group's time limits are the worker's to scale with
+    its size (`workers.batch_tasks.BatchRequest`), from the worker's own settings.
     """
     if not doc_ids:
         return
     if len(doc_ids) == 1:
         doc_id = doc_ids[0]
-        enqueue_chain(doc_id, trace_ids.get(doc_id, ""), connection=connection)
+        enqueue_chain(doc_id, trace_ids.get(doc_id, ""), stage, connection=connection)
         return
     if connection is not None:
         options["connection"] = connection
     # no time limits in the message, even where the task is registered (Celery would copy
     # the publisher's): the worker scales its own with the batch's size
     app.send_task(
-        BATCH_TASK,
+        batch_task_name(stage),
         (list(doc_ids),),
         None,
         ignore_result=True,

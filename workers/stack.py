@@ -76,11 +76,12 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     log_path: Path | None = None
+    cwd: Path | None = None  #: None = this process's working directory
 
     def start(self) -> None:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            self.cmd, env=self.env, stdout=out, stderr=out, start_new_session=True
+            self.cmd, env=self.env, stdout=out, stderr=out, start_new_session=True, cwd=self.cwd
         )
 
     def alive(self) -> bool:
@@ -148,6 +149,10 @@ class LocalStack:
     workers: int = 1
     start_workers: bool = True
     kind: str = "run"
+    #: the environment children start from (None = this process's) and their working
+    #: directory (None = this one's, where a `.env` may be read): a private stack gives both
+    environ: dict[str, str] | None = None
+    cwd: Path | None = None
     children: list[Child] = field(default_factory=list)
     broker: EmbeddedRedis | None = None
     broker_url: str = ""
@@ -202,7 +207,7 @@ class LocalStack:
     def child_env(self) -> dict[str, str]:
         """The environment every child runs with: this stack's broker, data dir and store."""
         return {
-            **os.environ,
+            **(os.environ if self.environ is None else self.environ),
             "DOCFLOW_BROKER_URL": self.broker_url,
             "DOCFLOW_DATA_DIR": str(self.settings.data_path),
             "DOCFLOW_STORE_URL": self.settings.store,
@@ -211,7 +216,7 @@ class LocalStack:
     def add_child(self, name: str, cmd: list[str], env: dict[str, str]) -> Child:
         logs = self.settings.data_path / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        child = Child(name, cmd, env, log_path=logs / f"{name}.log")
+        child = Child(name, cmd, env, log_path=logs / f"{name}.log", cwd=self.cwd)
         child.start()
         self.children.append(child)
         return child

@@ -27,7 +27,7 @@ class StageCall:
     retries: int = 0
     crashes: int = 0
     inline: bool = False
-    #: the batch message the run is part of (`docflow.parse_batch`) and its size
+    #: the batch message the run is part of (`docflow.<stage>_batch`) and its size
     batch_id: str | None = None
     batch_size: int | None = None
 

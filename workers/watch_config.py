@@ -8,14 +8,17 @@ import secrets
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tasks.errors import ConfigError
 from tasks.models import IngestResult, Status
 from tasks.store import Store
 from workers.files import is_ignored_name
 from workers.inbox_fs import open_root, place_at
-from workers.settings import Settings
+from workers.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from workers.batch_publish import BatchSender
 
 # ---- configuration and collaborators -------------------------------------------------
 
@@ -63,35 +66,44 @@ class WatchConfig:
 
 
 class Dispatcher(Protocol):
-    """How ingested documents get into the pipeline."""
+    """How ingested documents get into the pipeline: queued per file, published per step."""
 
     def start(self, result: IngestResult) -> None:
-        """One chain per new document of an ingested file."""
+        """Queue the new documents of an ingested file for the next flush."""
 
     def resume(self, doc_ids: list[str]) -> None:
-        """Documents of a recovered claim: start those that may never have been started."""
+        """Documents of a recovered claim: queue those that may never have been started."""
+
+    def flush(self) -> None:
+        """Publish everything queued; on a broker error what was not sent stays queued."""
+
+    def waiting(self) -> set[str]:
+        """The ids queued and not published yet."""
 
 
 class CeleryDispatcher:
-    """The real pipeline: Celery chains through the configured broker."""
+    """The real pipeline: batch messages through the configured broker (`BatchSender`)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, sender: BatchSender | None = None) -> None:
+        from workers.batch_publish import BatchSender  # Celery and its app load only here
+
         self.store = store
+        self.sender = sender or BatchSender.from_settings(get_settings())
 
     def start(self, result: IngestResult) -> None:
-        from workers.publish import start_chains
-
-        start_chains(result)
+        self.sender.add(result)
 
     def resume(self, doc_ids: list[str]) -> None:
-        from workers.publish import enqueue_chain
+        # a recovered file may have died between being recorded and its chain being sent;
+        # a second chain for a document already on its way is skipped by each stage
+        docs = (self.store.get_document(doc_id) for doc_id in doc_ids)
+        self.sender.add_ids((d.id, d.trace_id) for d in docs if d.status is Status.received)
 
-        for doc_id in doc_ids:
-            doc = self.store.get_document(doc_id)
-            # a recovered file may have died between being recorded and its chain being sent;
-            # a second chain for a document already on its way is skipped by each stage
-            if doc.status is Status.received:
-                enqueue_chain(doc_id, doc.trace_id)
+    def flush(self) -> None:
+        self.sender.flush()
+
+    def waiting(self) -> set[str]:
+        return {p.doc_id for p in self.sender.pending}
 
 
 # ---- small pure-ish helpers ------------------------------------------------------------

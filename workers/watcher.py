@@ -12,8 +12,12 @@ How a file travels:
    folder swapped for a symbolic link between the check and the rename sends nothing
    from outside the inbox into the pipeline.
 3. **ingested**: read through its descriptor (no links, FIFOs or devices; size checked
-   first) and recorded with `ingest_file`; then one chain per new document is enqueued.
-4. **placed**: only then is the file moved to the processed folder, under its relative
+   first) and split; the files claimed in one turn (up to GROUP_FILES) have all their
+   articles recorded in one store transaction (`workers.watch_process`).
+4. **published**: once per step, the new documents of every file recorded in it go out
+   in one flush (`workers.batch_publish`): batch messages for a burst, a single message
+   for a lone file, sent in the same step it was taken (no added latency).
+5. **placed**: only then is the file moved to the processed folder, under its relative
    path, made unique on a clash, never overwriting anything. A file that cannot be
    ingested goes to the failed folder with `<name>.error.json` beside it, and the
    rejection is recorded in the store. Nothing is deleted.
@@ -23,8 +27,9 @@ file stays claimed and is retried with backoff, and the watcher says once what i
 for (`workers.watcher_health`, shown by `docflow status`). No single path can stop it
 either: per-file errors are logged (`file_skipped`, `file_error`) and the loop goes on.
 
-A stop (SIGTERM, Ctrl-C) finishes the file in hand first. Files still claimed then (their
-store or broker was down) stay in the box and are adopted by the next watcher.
+A stop (SIGTERM, Ctrl-C) finishes the group in hand and publishes it first. Files still
+claimed then (their store or broker was down) stay in the box and are adopted by the next
+watcher, which records them again as duplicates and publishes those still `received`.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,20 +50,8 @@ from tasks.errors import ConfigError
 from tasks.ingest import display_name
 from tasks.stability import StabilityTracker, Verdict
 from tasks.store import Store
-from workers.claims import CLAIMED_DIR, LOCK_NAME, UNLOCKED_GRACE_S, Claim, ClaimBox
-from workers.files import is_ignored_name
-from workers.inbox_fs import (
-    ERROR_SUFFIX,
-    DirId,
-    Skip,
-    dir_id,
-    lookup,
-    open_dir,
-    open_parts,
-    open_root,
-    walk_files,
-    write_error_file,
-)
+from workers.claims import CLAIMED_DIR, LOCK_NAME, Claim, ClaimBox
+from workers.inbox_fs import DirId, Skip, lookup, open_dir
 from workers.watch_config import (
     CeleryDispatcher,
     Dispatcher,
@@ -70,31 +63,21 @@ from workers.watch_config import (
     relative_key,
 )
 from workers.watch_events import Event, Observing, start_observer
-from workers.watch_process import ClaimProcessor, WatchStats
-from workers.watcher_health import (
-    Health,
-    health_file,
-    now_iso,
-)
+from workers.watch_process import GROUP_FILES, ClaimProcessor, WatchStats
+from workers.watch_scan import ClaimFailed, claim_key, excluded_ids, walk_keys
+from workers.watcher_health import Health, health_file
 
 __all__ = [
     "CLAIMED_DIR",
-    "ERROR_SUFFIX",
     "LOCK_NAME",
-    "UNLOCKED_GRACE_S",
     "CeleryDispatcher",
     "Claim",
     "ClaimBox",
-    "Dispatcher",
     "Event",
     "WatchConfig",
-    "WatchStats",
     "Watcher",
-    "new_watcher_id",
-    "now_iso",
     "place",
     "relative_key",
-    "write_error_file",
 ]
 
 log = structlog.get_logger("docflow.watcher")
@@ -144,7 +127,7 @@ class Watcher:
         )
 
     def process(self, claim: Claim, recovered: bool = False) -> None:
-        """Ingest a claimed file, start its chains, then move it out; or quarantine it."""
+        """Ingest a claimed file, publish its documents, then move it out; or quarantine it."""
         self.processor.process(claim, recovered)
 
     @property
@@ -170,7 +153,7 @@ class Watcher:
                 f"cannot create the claim folder {self.box.root}: {exc}",
                 hint="the watcher needs write access to the inbox",
             ) from exc
-        self._excluded = self._excluded_ids()
+        self._excluded = excluded_ids((self.config.processed, self.config.failed))
         if hardlinks_protected() is False:
             log.warning(
                 "hardlinks_unprotected",
@@ -236,17 +219,27 @@ class Watcher:
 
     # ---- the loop ------------------------------------------------------------------
     def step(self, timeout: float = 0.25) -> None:
-        """One turn: recovered claims, events, complete files, due checks, retries, rescan.
+        """One turn: recovered claims, events, complete files, due checks, retries, rescan;
+        then one publish for every file recorded in the turn (`ClaimProcessor.publish`).
 
         Events are cheap to note and are all noted before any settle decision, so a file
         whose writer is known to hold it open is never taken for being quiet; taking files
-        (claim, ingest, enqueue, move) is the slow part and happens from the `ready` queue.
+        (claim, record in groups, publish, move) is the slow part and happens from the
+        `ready` queue.
         """
+        try:
+            self._turn(timeout)
+        finally:
+            self.processor.publish()
+
+    def _turn(self, timeout: float) -> None:
         while self._backlog and not self._stop.is_set():
-            claim, recovered = self._backlog.popleft()
-            self.processor.process_safely(claim, recovered)
+            group = [self._backlog.popleft() for _ in range(min(GROUP_FILES, len(self._backlog)))]
+            self.processor.process_group(group)
         now = self.clock()
         wakeups = [self._next_rescan, *(r.at for r in self.processor.retries.values())]
+        if self.processor.unplaced:
+            wakeups.append(self.processor.publish_at)
         due = self.tracker.next_due()
         if due is not None:
             wakeups.append(due)
@@ -265,9 +258,12 @@ class Watcher:
             self.rescan()
         budget = time.monotonic() + 1.0  # then let timers run, even during a long burst
         while self._ready and not self._stop.is_set() and time.monotonic() < budget:
-            for _ in range(min(20, len(self._ready))):
-                key, reason = self._ready.popitem(last=False)
-                self._take_safely(key, reason)
+            group = []
+            for _ in range(min(GROUP_FILES, len(self._ready))):
+                claim = self._claim_safely(*self._ready.popitem(last=False))
+                if claim is not None:
+                    group.append((claim, False))
+            self.processor.process_group(group)
             self._drain()
 
     def _drain(self) -> None:
@@ -282,8 +278,7 @@ class Watcher:
         """Note one filesystem event and take whatever it made ready (used by tests)."""
         self.note(event)
         while self._ready:
-            key, reason = self._ready.popitem(last=False)
-            self._take_safely(key, reason)
+            self.take(*self._ready.popitem(last=False))
 
     def note(self, event: Event) -> None:
         """Update what is known from one event; complete files join the `ready` queue."""
@@ -299,7 +294,7 @@ class Watcher:
             if event.dest and not event.src:  # a whole folder moved in from outside
                 parts = inbox_parts(self.root, event.dest)
                 if parts is not None and not parts[-1].startswith("."):
-                    for found in list(self._walk("/".join(parts))):
+                    for found in list(walk_keys(self.inbox_fd, "/".join(parts), self._excluded)):
                         self._make_ready(found, "moved")
         elif event.kind in ("created", "modified"):
             key = relative_key(self.root, event.src)
@@ -331,45 +326,16 @@ class Watcher:
         for claim in adopted:
             self.stats.recovered += 1
             self._backlog.append((claim, True))
-        self._excluded = self._excluded_ids()
+        self._excluded = excluded_ids((self.config.processed, self.config.failed))
         now = self.clock()
         seen: set[str] = set()
-        for key in self._walk(""):
+        for key in walk_keys(self.inbox_fd, "", self._excluded):
             seen.add(key)
             if key not in self.tracker and key not in self._ready:
                 self._recheck(key, now)
         self.tracker.retain(seen)
         for key in [k for k in self._skipped if k not in seen]:
             del self._skipped[key]
-
-    def _excluded_ids(self) -> frozenset[DirId]:
-        """The processed and failed folders, never walked if someone put them in the inbox."""
-        ids = set()
-        for folder in (self.config.processed, self.config.failed):
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                fd = open_root(folder)
-            except OSError:
-                continue
-            try:
-                ids.add(dir_id(fd))
-            finally:
-                os.close(fd)
-        return frozenset(ids)
-
-    def _walk(self, folder_key: str) -> Iterator[str]:
-        """Keys of regular-looking files under an inbox folder; no dot-folders, no links."""
-        try:
-            fd = open_parts(self.inbox_fd, folder_key.split("/") if folder_key else [])
-        except OSError:
-            return
-        prefix = f"{folder_key}/" if folder_key else ""
-        try:
-            for rel in walk_files(fd, self._excluded):
-                if not is_ignored_name(rel.rsplit("/", 1)[-1]):
-                    yield prefix + rel
-        finally:
-            os.close(fd)
 
     def _recheck(self, key: str, now: float) -> None:
         try:
@@ -391,44 +357,38 @@ class Watcher:
             log.info("file_skipped", source=display_name(key), reason=skip.reason)
 
     # ---- taking a file -----------------------------------------------------------------
-    def _take_safely(self, key: str, reason: str) -> None:
-        try:
-            self.take(key, reason)
-        except Exception:  # one bad path never stops the watcher
-            log.exception("file_error", source=display_name(key), during="take")
-
     def take(self, key: str, reason: str) -> bool:
-        """Claim a complete file and work on it; False if it is gone or not to be taken."""
+        """Claim a complete file and work on it alone; False if it is gone or not to be taken."""
+        claim = self._claim_safely(key, reason)
+        if claim is None:
+            return False
+        self.processor.process_safely(claim)
+        return True
+
+    def _claim_safely(self, key: str, reason: str) -> Claim | None:
+        """Rename a complete file into the claim box; None if it is gone or not to be taken."""
         self.tracker.forget(key)
         try:
-            fd, name, info = lookup(self.inbox_fd, key, self._excluded)
+            claim, size = claim_key(self.inbox_fd, self.box, key, self._excluded)
         except Skip as skip:
             self._report_skip(key, skip)
-            return False
-        except OSError:
-            return False  # gone (taken by another watcher, renamed, deleted)
-        try:
-            claim = self.box.claim(fd, name, key)
-        except OSError as exc:
+            return None
+        except ClaimFailed as exc:
             log.error(
                 "claim_failed",
                 source=display_name(key),
                 error=str(exc),
                 hint="the inbox and its .claimed folder must be one writable filesystem",
             )
-            return False
-        finally:
-            os.close(fd)
+            return None
+        except OSError:
+            return None  # gone (taken by another watcher, renamed, deleted)
+        except Exception:  # one bad path never stops the watcher
+            log.exception("file_error", source=display_name(key), during="take")
+            return None
         if claim is None:
             self.stats.lost_races += 1
-            return False
+            return None
         self.stats.claimed += 1
-        log.info(
-            "file_claimed",
-            source=display_name(key),
-            watcher=self.ident,
-            reason=reason,
-            bytes=info.st_size,
-        )
-        self.processor.process_safely(claim)
-        return True
+        log.debug("file_claimed", source=display_name(key), reason=reason, bytes=size)
+        return claim

@@ -26,9 +26,12 @@ Outside a block every method is its own transaction, as before.
 Locks. The batch declares its documents up front; on PostgreSQL their rows are locked at
 the start, in id order, so two batches that share documents wait for each other instead
 of deadlocking. A write to a document the batch did not declare is a programming error
-(ValueError, the batch aborts). Entity counts are the other shared rows: a batch adds up
-its documents' entity changes and applies them once, in entity id order, just before the
-commit (a single write applies its own at once, also in id order).
+(ValueError, the batch aborts); `add_document` and `record_rejected` join any batch
+undeclared, as they write new rows only (`store.batch(())` around them is how
+`tasks.ingest.record_files` records a group of files in one transaction). Entity
+counts are the other shared rows: a batch adds up its documents' entity changes and
+applies them once, in entity id order, just before the commit (a single write applies
+its own at once, also in id order).
 
 Reads inside a block: on SQLite they see the batch's uncommitted writes (one connection),
 on PostgreSQL they do not (another pooled connection); entity counts change only at

@@ -332,7 +332,8 @@ class PostgresStore:
     ) -> tuple[str, bool]:
         doc_id = content_hash[:16]
         now = time.time()
-        with self._write(doc_id=doc_id) as cur:
+        # joins an open batch undeclared (a new document has no row to lock yet)
+        with self._write() as cur:
             # A racing insert of the same content waits here for the other to commit,
             # then does nothing; the SELECT below then sees the winner's row.
             cur.execute(

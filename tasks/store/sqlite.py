@@ -233,7 +233,8 @@ class SQLiteStore:
     ) -> tuple[str, bool]:
         doc_id = content_hash[:16]
         now = time.time()
-        with self._write(doc_id) as tx:
+        # joins an open batch undeclared (a new document has no row to lock yet)
+        with self._write() as tx:
             cur = tx.execute(
                 "INSERT OR IGNORE INTO documents (id, content_hash, source, format, part, raw,"
                 " status, trace_id, created_at, updated_at, attempts)"

@@ -95,8 +95,8 @@ def test_bench_runs_a_private_stack_and_every_document_is_indexed_exactly_once(
     )
     # and it says how the workers batched the burst: every burst document in one model call
     batches = figures["batches"]
-    assert sum(batches["docs_by_batch_size"].values()) == 25
-    assert batches["model_calls"] <= 25 and batches["batch_size_max"] >= 1
+    assert sum(batches["docs_by_batch_size"].values()) == figures["docs"] == 20
+    assert batches["model_calls"] <= 20 and batches["batch_size_max"] >= 1
     # and it bounds what a pipeline making those model calls could reach: calls of those
     # sizes, plus what the watcher, Celery's main process and Redis spend per document
     assert figures["spacy_per_call_cost_pct"] is not None

@@ -43,6 +43,7 @@ from tests.fixtures.cluster import (
     wait_nodes,
     write_articles,
 )
+from tests.integration.test_ingest_durability import queued_ids
 from workers.broker import free_port
 
 pytestmark = pytest.mark.integration
@@ -208,7 +209,8 @@ def test_docflow_recover_resends_documents_whose_messages_were_lost(
     store = sqlite_store(data_dir)
     client = redis.Redis.from_url(private_redis.url)
     try:
-        assert wait_until(lambda: client.llen("parse") == 20, timeout=60)
+        # every id in a parse message (batch messages, since the intake batches)
+        assert wait_until(lambda: sum(map(len, queued_ids(client))) == 20, timeout=60)
         client.delete("parse")
         # And a worker whose own sweep is turned off (DOCFLOW_SWEEP_INTERVAL_S=0)
         start_workers(start_worker, env, private_redis.url, "alpha")

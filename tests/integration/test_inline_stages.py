@@ -11,6 +11,7 @@ import redis
 from tasks.models import Stage, StageRun
 from tasks.store import open_store
 from tests.conftest import docflow, docflow_env
+from workers.batch_delivery import member_task_id
 from workers.delivery import inline_task_id
 
 pytestmark = pytest.mark.integration
@@ -41,18 +42,32 @@ def run_batch(env: dict[str, str], folder: Path) -> dict:
     return json.loads(result.stdout)
 
 
-def stage_runs(data_dir: Path) -> list[dict[str, StageRun]]:
-    """Each document's runs, by stage."""
+def parse_messages(runs: dict[str, dict[str, StageRun]]) -> int:
+    """The parse messages the intake published: one per batch (its id), a lone one alone."""
+    return len({r["parse"].batch_id or r["parse"].task_id for r in runs.values()})
+
+
+def inline_id(doc_id: str, parse: StageRun, stage: Stage) -> str:
+    """The task id a stage run inline after `parse` gets: derived from its batch message
+    and document inside a batch, from the parse message alone otherwise."""
+    if parse.batch_id:
+        return member_task_id(parse.batch_id, doc_id, stage)
+    return inline_task_id(str(parse.task_id), stage)
+
+
+def stage_runs(data_dir: Path) -> dict[str, dict[str, StageRun]]:
+    """Each document's runs, by stage, by document id."""
     store = open_store(f"sqlite:///{data_dir / 'docflow.db'}")
     try:
-        return [
-            {run.stage: run for run in store.stage_runs(doc.id)} for doc in store.iter_documents()
-        ]
+        return {
+            doc.id: {run.stage: run for run in store.stage_runs(doc.id)}
+            for doc in store.iter_documents()
+        }
     finally:
         store.close()
 
 
-def test_a_worker_on_every_queue_runs_each_document_in_one_message(
+def test_a_worker_on_every_queue_runs_each_batch_of_documents_in_one_message(
     private_redis, data_dir, tmp_path, start_worker
 ) -> None:
     # Given one worker that consumes every stage's queue
@@ -63,21 +78,26 @@ def test_a_worker_on_every_queue_runs_each_document_in_one_message(
     before = messages_sent(private_redis.url)
     # When a batch goes through
     assert run_batch(env, tmp_path / "batch")["indexed"] == len(CITIES)
-    # Then one message per document went through Redis: tag and index ran inline
-    assert messages_sent(private_redis.url) - before == len(CITIES)
+    # Then the intake sent the documents in batch messages, and nothing else went through
+    # Redis: tag and index ran inline
+    runs_by_doc = stage_runs(data_dir)
+    batches = parse_messages(runs_by_doc)
+    assert messages_sent(private_redis.url) - before == batches < len(CITIES)
     # and every stage is still recorded on its own, under its own task id
-    for runs in stage_runs(data_dir):
+    for doc_id, runs in runs_by_doc.items():
         parse, tag, index = runs["parse"], runs["tag"], runs["index"]
         assert parse.worker and parse.worker.startswith("solo@")
         assert parse.worker == tag.worker == index.worker
-        assert tag.task_id == inline_task_id(parse.task_id, Stage.tag)
-        assert index.task_id == inline_task_id(parse.task_id, Stage.index)
+        assert tag.task_id == inline_id(doc_id, parse, Stage.tag)
+        assert index.task_id == inline_id(doc_id, parse, Stage.index)
         assert all(r.attempts == 1 and r.error is None for r in runs.values())
-    # and logged as the tasks they would have been
+    # and each batch logged as the one task it was, naming its documents
     log = worker.log()
-    inline = [json.loads(line) for line in log.splitlines() if '"inline": true' in line]
-    finished = [r for r in inline if r["event"] == "task_finished"]
-    assert sorted(r["stage"] for r in finished) == sorted(["tag", "index"] * len(CITIES))
+    finished = [json.loads(line) for line in log.splitlines() if '"task_finished"' in line]
+    batch_ids = {r["parse"].batch_id for r in runs_by_doc.values() if r["parse"].batch_id}
+    assert batch_ids
+    assert {r["task_id"] for r in finished if r["stage"] == "parse_batch"} == batch_ids
+    assert all(doc_id in log for doc_id in runs_by_doc)
 
 
 def test_with_inline_stages_off_every_stage_gets_a_message_of_its_own(
@@ -93,12 +113,17 @@ def test_with_inline_stages_off_every_stage_gets_a_message_of_its_own(
     before = messages_sent(private_redis.url)
     # When a batch goes through
     assert run_batch(env, tmp_path / "batch")["indexed"] == len(CITIES)
-    # Then each document took three messages, one per stage, each with its own task id
-    assert messages_sent(private_redis.url) - before == 3 * len(CITIES)
-    for runs in stage_runs(data_dir):
+    # Then parse took the intake's batch messages, and each batch went on to tag and then
+    # to index as one message each (a batch is handed on whole), each run with its own
+    # task id
+    runs_by_doc = stage_runs(data_dir)
+    batches = parse_messages(runs_by_doc)
+    assert messages_sent(private_redis.url) - before == 3 * batches
+    assert batches < len(CITIES)
+    for doc_id, runs in runs_by_doc.items():
         ids = {run.task_id for run in runs.values() if run.stage != "ingest"}
         assert len(ids) == 3
-        assert runs["tag"].task_id != inline_task_id(runs["parse"].task_id, Stage.tag)
+        assert runs["tag"].task_id != inline_id(doc_id, runs["parse"], Stage.tag)
 
 
 def test_split_workers_hand_each_stage_to_the_worker_that_consumes_its_queue(
@@ -113,12 +138,15 @@ def test_split_workers_hand_each_stage_to_the_worker_that_consumes_its_queue(
     before = messages_sent(private_redis.url)
     # When a batch goes through
     assert run_batch(env, tmp_path / "batch")["indexed"] == len(CITIES)
-    # Then parse ran on the light worker, which handed tag over by a message; the heavy
-    # worker ran index straight after tag: two messages per document
-    assert messages_sent(private_redis.url) - before == 2 * len(CITIES)
-    for runs in stage_runs(data_dir):
+    # Then parse ran on the light worker (the intake's batch messages), which handed tag
+    # over by one message per batch; the heavy worker ran index straight after tag
+    runs_by_doc = stage_runs(data_dir)
+    batches = parse_messages(runs_by_doc)
+    assert messages_sent(private_redis.url) - before == 2 * batches
+    assert batches < len(CITIES)
+    for doc_id, runs in runs_by_doc.items():
         assert str(runs["parse"].worker).startswith("light@")
         assert str(runs["tag"].worker).startswith("heavy@")
         assert str(runs["index"].worker).startswith("heavy@")
-        assert runs["index"].task_id == inline_task_id(runs["tag"].task_id, Stage.index)
-    assert "stage_handed_off" in light.log()
+        assert runs["tag"].batch_size == runs["parse"].batch_size  # handed on whole
+        assert runs["index"].task_id == inline_id(doc_id, runs["tag"], Stage.index)

@@ -38,7 +38,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
 def deliver(doc_ids: list[str], task_id: str, **request: Any) -> None:
     """Run the real batch task's delivery, as a worker does for a message with this id."""
     task = pipeline.parse_batch
-    task.push_request(id=task_id, hostname="w1@host", retries=0, **request)
+    task.push_request(**{"id": task_id, "hostname": "w1@host", "retries": 0, **request})
     try:
         process_batch(task, doc_ids)
     finally:
@@ -69,7 +69,7 @@ def test_a_redelivered_lost_batch_becomes_one_single_retry_message_per_document(
         assert message["trace_id"] == store.get_document(doc_id).trace_id
 
 
-def test_a_document_done_with_the_stages_this_worker_runs_is_handed_on_alone(
+def test_the_documents_done_with_the_stages_this_worker_runs_go_on_as_one_batch(
     store, published, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a worker that consumes only the parse queue
@@ -78,8 +78,6 @@ def test_a_document_done_with_the_stages_this_worker_runs_is_handed_on_alone(
     ids = received(store, *bodies(2))
     # When it runs a batch
     deliver(ids, "batch-10", delivery_info={})
-    # Then each document is parsed and sent on to tag in a message of its own
+    # Then both are parsed and sent on to tag together, in one tag batch message
     assert [store.get_document(d).status for d in ids] == [Status.parsed] * 2
-    assert sorted((m["task"], m["args"][0]) for m in published) == sorted(
-        ("docflow.tag", d) for d in ids
-    )
+    assert [(m["task"], m["args"]) for m in published] == [("docflow.tag_batch", [ids])]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.bench_batches import batch_figures, model_calls
+from workers.tools.bench.batches import batch_figures, model_calls
 
 
 def test_each_batch_id_is_one_model_call_and_a_run_alone_is_a_call_of_one() -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.corpus import (
+from tasks.ingest import content_hash
+from tasks.models import RawArticle
+from tasks.parse import parse_article
+from workers.tools.corpus import (
     CITIES,
     COMPANIES,
     FIRST_NAMES,
@@ -15,9 +18,6 @@ from tasks.corpus import (
     parse_words,
     word_count,
 )
-from tasks.ingest import content_hash
-from tasks.models import RawArticle
-from tasks.parse import parse_article
 
 
 def test_no_two_generated_articles_share_content() -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.evaluate import (
+from tasks.models import Mention
+from workers.tools.evaluate import (
     ConllFormatError,
     EvalReport,
     GoldDocument,
@@ -17,7 +18,6 @@ from tasks.evaluate import (
     read_conll,
     score_documents,
 )
-from tasks.models import Mention
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "conll"
 

@@ -25,7 +25,13 @@ def _names(paths: list[Path]) -> list[str]:
     )
 
 
-MODULES = _names([*WORKERS.glob("*.py"), *(WORKERS / "commands").glob("*.py")])
+MODULES = _names(
+    [
+        *WORKERS.glob("*.py"),
+        *(WORKERS / "commands").glob("*.py"),
+        *(WORKERS / "tools").rglob("*.py"),
+    ]
+)
 TASK_MODULES = _names(list(TASKS.rglob("*.py")))
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from tasks.errors import TaggingError
-from tasks.evaluate import read_conll
 from tasks.models import Mention, RawArticle
 from tasks.parse import parse_article
 from tasks.tag import Tagger, split_batches
 from tests.conftest import REPO, SEED
 from tests.unit.test_tag import seed_text
 from tests.unit.tripwire import Interrupted, tripwired_tagger
+from workers.tools.evaluate import read_conll
 
 DATA = REPO / "tests" / "data"
 

@@ -42,21 +42,39 @@ class Clock:
 
 
 class Recorder:
-    """Stands in for the Celery pipeline."""
+    """Stands in for the Celery pipeline: queues what the watcher starts, 'publishes' on
+    flush (each flush is one burst), and can fail the next flushes like a broker that is down."""
 
     def __init__(self) -> None:
-        self.started: list[IngestResult] = []
-        self.resumed: list[str] = []
+        self.queued: list[IngestResult] = []
+        self.queued_ids: list[str] = []
+        self.started: list[IngestResult] = []  #: published
+        self.resumed: list[str] = []  #: published by `resume`
+        self.flushes: list[list[str]] = []  #: the ids of each flush that sent something
         self.fail_next = 0
+        self._resuming: list[str] = []
 
     def start(self, result: IngestResult) -> None:
+        self.queued.append(result)
+        self.queued_ids.extend(result.new_ids)
+
+    def resume(self, doc_ids: list[str]) -> None:
+        self.queued_ids.extend(doc_ids)
+        self._resuming.extend(doc_ids)
+
+    def flush(self) -> None:
+        if not self.queued_ids:
+            return
         if self.fail_next:
             self.fail_next -= 1
             raise ConnectionError("broker down")
-        self.started.append(result)
+        self.flushes.append(self.queued_ids)
+        self.started.extend(self.queued)
+        self.resumed.extend(self._resuming)
+        self.queued, self.queued_ids, self._resuming = [], [], []
 
-    def resume(self, doc_ids: list[str]) -> None:
-        self.resumed.extend(doc_ids)
+    def waiting(self) -> set[str]:
+        return set(self.queued_ids)
 
 
 @pytest.fixture
@@ -454,11 +472,14 @@ def test_a_file_stays_claimed_and_is_retried_while_the_broker_is_down(layout, st
     watcher.handle(Event("closed", str(layout.inbox / "a.txt")))
     assert files_under(watcher.box.folder) == [LOCK_NAME, "a.txt"]
 
+    assert watcher.health.waiting and watcher.health.kind == "broker"
+
     clock.t += 1
     watcher.step(timeout=0)
     assert files_under(layout.processed) == ["a.txt"]
-    # the document was recorded on the first try; the retry restarts its chain
-    assert len(list(store.iter_documents())) == 1 and len(recorder.resumed) == 1
+    # the document was recorded once, on the first try; the retried flush published it
+    [doc] = store.iter_documents()
+    assert recorder.flushes == [[doc.id]] and not watcher.health.waiting
 
 
 def test_a_file_stays_claimed_and_is_retried_while_the_store_is_locked(

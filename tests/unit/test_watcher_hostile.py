@@ -283,16 +283,16 @@ def test_a_processed_folder_inside_the_inbox_is_never_taken_from(tmp_path: Path,
 def test_an_unexpected_error_on_one_file_is_logged_and_the_next_file_is_taken(
     layout, store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workers.watcher as watcher_module
+    import workers.watch_scan as taking  # where a file to take is looked up
 
-    real = watcher_module.lookup
+    real = taking.lookup
 
     def broken_for_one(root_fd: int, rel: str, excluded: frozenset) -> tuple:
         if rel == "bad.txt":
             raise RuntimeError("a bug on one path")
         return real(root_fd, rel, excluded)
 
-    monkeypatch.setattr(watcher_module, "lookup", broken_for_one)
+    monkeypatch.setattr(taking, "lookup", broken_for_one)
     watcher = make_watcher(layout, store)
     watcher.start(observe=False)
     for name in ("bad.txt", "good.txt"):

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 import typer
 
-from tasks.corpus import LENGTHS, parse_words
 from tasks.errors import ConfigError
 from tasks.store.url import StoreURL
 from workers.cli_app import app
 from workers.logging import configure_logging
 from workers.output import console, err_console, print_json
+from workers.tools.corpus import LENGTHS, parse_words
 
 #: (key, label, unit, target test or None, target text)
 ROWS: list[tuple[str, str, str, Any, str]] = [
@@ -183,7 +183,8 @@ def bench(
     Redis memory, search latency, and whether every document was indexed exactly once.
     Everything is stopped and removed at the end, Ctrl-C included.
     """
-    from workers.bench import BenchConfig, run_bench
+    from workers.tools.bench.config import BenchConfig
+    from workers.tools.bench.run import run_bench
 
     configure_logging("console", "WARNING")
     try:

@@ -109,8 +109,8 @@ def evaluate(
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Score the tagger on CoNLL data: per-label and micro P/R/F1, raw model vs docflow."""
-    from tasks.evaluate import evaluate_conll
     from workers.resources import get_tagger
+    from workers.tools.evaluate import evaluate_conll
 
     setup(logs=False)
     report = evaluate_conll(conll, get_tagger())

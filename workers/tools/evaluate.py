@@ -312,28 +312,3 @@ def evaluate_documents(
 def evaluate_conll(path: Path, tagger: MentionSource) -> EvalReport:
     """Read a CoNLL file and score the raw model and the full tagger on every document."""
     return evaluate_documents(read_conll(path), tagger, source=path.name)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m tasks.evaluate FILE.conll [--json]`: print raw vs full scores."""
-    import argparse
-    import json
-
-    from tasks.tag import DEFAULT_MODEL, Tagger
-
-    parser = argparse.ArgumentParser(prog="python -m tasks.evaluate", description=__doc__)
-    parser.add_argument("conll", type=Path, help="CoNLL-2003 style file")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="spaCy model to load")
-    parser.add_argument("--config", type=Path, default=None, help="entities.toml to apply")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = parser.parse_args(argv)
-    try:
-        report = evaluate_conll(args.conll, Tagger(args.model, args.config))
-    except DocflowError as exc:
-        parser.exit(2, f"error: {exc.describe()}\n")
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_table())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
