@@ -26,11 +26,11 @@ from typing import Any
 import structlog
 
 from tasks.errors import DocumentNotFound, StaleRun
-from tasks.models import Article, DocumentRecord, Mention, Stage, StageRun
+from tasks.models import Article, DocumentRecord, Mention, Stage, StageRun, Status
 from tasks.store import StageResult, Store
 from tasks.store.base import INPUT_STATUS
 from workers.budgets import MAX_STARTS, fail, lost_run, retry_or_fail, superseded
-from workers.stage_runs import Outcome, Skipped, StageCall, WorkerLost, timer
+from workers.stage_runs import Done, Outcome, Skipped, StageCall, WorkerLost, timer
 
 log = structlog.get_logger("docflow.batch")
 
@@ -51,6 +51,8 @@ class BatchCall:
     worker: str | None
     doc_ids: tuple[str, ...]
     redelivered: bool = False
+    #: a retry of this batch message (the store was down): what it parsed goes on to tag
+    retried: bool = False
     hard_limit_s: float = 180.0
     #: the stages this worker runs, from the batch's first stage on (the message's own
     #: stage, then each following one this worker runs inline)
@@ -137,6 +139,18 @@ class Ended:
     call: StageCall
     outcome: Outcome
     trace_id: str | None = None
+    #: a skipped document's status when it was read (None: not read, or not skipped)
+    status: Status | None = None
+
+    @property
+    def continues(self) -> bool:
+        """Parsed by this batch, on to the tag phase (see `deliver_batch`)."""
+        return isinstance(self.outcome, Done) and self.outcome.doc.status is Status.parsed
+
+    @property
+    def skipped_waiting(self) -> bool:
+        """Skipped because it was parsed already: it waits for tag."""
+        return isinstance(self.outcome, Skipped) and self.status is Status.parsed
 
 
 def ended(members: list[Member]) -> dict[str, Ended]:
@@ -169,7 +183,7 @@ def load(store: Store, batch: BatchCall) -> tuple[list[Member], dict[str, Ended]
             continue
         if doc.status != INPUT_STATUS[first]:
             log.info("stage_skipped", doc_id=doc_id, stage=first.value, status=doc.status.value)
-            skipped[doc_id] = Ended(call, Skipped(), doc.trace_id)
+            skipped[doc_id] = Ended(call, Skipped(), doc.trace_id, doc.status)
             continue
         members.append(Member(doc, batch))
     return members, skipped

@@ -88,6 +88,7 @@ def process_batch(task: Task, doc_ids: list[str], first: Stage = Stage.parse) ->
         request.hostname,
         tuple(doc_ids),
         redelivered=bool((request.delivery_info or {}).get("redelivered")),
+        retried=bool(request.retries),
         hard_limit_s=limits.hard_s,
         stages=batch_stages(first),
     )

@@ -2,9 +2,10 @@
 
 A publisher (the watcher's dispatcher, `docflow ingest`) that has several new documents
 at once groups them with `plan_batches`: bounded by DOCFLOW_BATCH_MAX_DOCS and
-DOCFLOW_BATCH_MAX_WORDS, and by a fair share of the workers taking them, so a burst of 8
-with 2 worker processes gives 2 batches of 4 (both start at once) rather than 1 of 8 (one
-process idle). A lone document is a batch of one: today's single path, no waiting.
+DOCFLOW_BATCH_MAX_WORDS, and by a fair share of the workers taking them: a burst of 64
+with 2 worker processes gives 8 batches of 8 (4 each, so both start at once and results
+come in as the burst goes) rather than 2 of 32; a burst of 1,000 gives batches of 32. A
+small burst or a lone document goes as single messages: today's single path, no waiting.
 
 A batch whose worker died is never run again as a whole: it goes on as single-document
 messages (`workers.batch_delivery`), so a poison document costs each batch-mate one
@@ -25,17 +26,24 @@ from tasks.tag import split_batches
 
 #: seconds kept between a batch's hard time limit and the broker's visibility timeout
 VISIBILITY_MARGIN_S = 30
+#: batches each consuming process gets of one burst, until batches are full
+BATCHES_PER_CONSUMER = 4
 
 
 def fair_share(count: int, consumers: int, max_docs: int) -> int:
     """Most documents per batch so that `count` documents keep `consumers` processes busy.
 
-    >>> fair_share(8, 2, 32), fair_share(100, 2, 32), fair_share(1, 4, 32)
-    (4, 32, 1)
+    Each process gets BATCHES_PER_CONSUMER batches of a burst (until batches reach
+    `max_docs`): results come in while the burst goes on, a worker that joins meanwhile
+    takes a share, and a fault (a crash, an outage) catches part of a burst, not all of it.
+
+    >>> fair_share(64, 2, 32), fair_share(1000, 2, 32), fair_share(8, 2, 32)
+    (8, 32, 1)
     """
     if count < 1:
         return 1
-    return max(1, min(max_docs, math.ceil(count / max(1, consumers))))
+    batches = max(1, consumers) * BATCHES_PER_CONSUMER
+    return max(1, min(max_docs, math.ceil(count / batches)))
 
 
 def plan_batches(

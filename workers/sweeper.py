@@ -46,6 +46,8 @@ class SweptStore(Protocol):
 Claim = Callable[[str], bool]
 #: at most this many documents are re-enqueued by one sweep (the rest wait for the next)
 MAX_PER_SWEEP = 5000
+#: document ids per `documents_recovered` log line
+IDS_PER_LINE = 50
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,11 @@ def sweep(
             resent.append(doc_id)
         if len(resent) >= limit:
             break
-    if resent:
-        log.warning("documents_recovered", count=len(resent), ids=resent[:20], held=held)
+    # every id is said (a lost batch is up to DOCFLOW_BATCH_MAX_DOCS at once), in lines of
+    # at most IDS_PER_LINE so one line stays readable
+    for start in range(0, len(resent), IDS_PER_LINE):
+        ids = resent[start : start + IDS_PER_LINE]
+        log.warning("documents_recovered", count=len(resent), ids=ids, held=held)
     return resent
 
 

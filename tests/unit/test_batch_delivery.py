@@ -155,7 +155,7 @@ def test_a_worker_that_runs_only_parse_hands_each_document_on_parsed(store, real
         assert store.get_document(doc_id).status is Status.parsed
 
 
-def test_a_batch_that_breaks_as_a_whole_sends_each_document_alone_with_one_crash(
+def test_a_batch_that_breaks_as_a_whole_in_the_model_keeps_its_parse_and_retries_each_tag_alone(
     store, real_tagger
 ) -> None:
     ids = received(store, *bodies(3), "INTERRUPT-ME, like a soft time limit.")
@@ -163,9 +163,10 @@ def test_a_batch_that_breaks_as_a_whole_sends_each_document_alone_with_one_crash
     for doc_id in ids:
         end = ended[doc_id]
         assert isinstance(end.outcome, Retry) and end.outcome.crashes == 1
-        assert end.call.task_id == member_task_id(BATCH_ID, doc_id, Stage.parse)
+        # parse was committed before the model call: only the tag run is retried, alone
+        assert end.call.task_id == member_task_id(BATCH_ID, doc_id, Stage.tag)
         doc = store.get_document(doc_id)
-        assert doc.status is Status.received
+        assert doc.status is Status.parsed
         assert "Interrupted" in (doc.last_error or "")
 
 
@@ -174,9 +175,9 @@ def _dies_in_the_model() -> Any:
 
 
 def test_a_redelivered_batch_whose_worker_died_is_split_into_single_retries(store) -> None:
-    """Given a batch whose worker died in the model call (leases taken, nothing written),
-    when the message comes back redelivered, then no document runs in it again: each
-    counts one crash and goes on alone, under its own task id."""
+    """Given a batch whose worker died in the model call (parse committed, tag leases
+    taken), when the message comes back redelivered, then no document runs in it again:
+    each counts one crash on its tag run and goes on alone, under its own task id."""
     ids = received(store, *bodies(4))
     with pytest.raises(WorkerDied):
         deliver_batch(store, _dies_in_the_model, batch(ids))
@@ -187,9 +188,9 @@ def test_a_redelivered_batch_whose_worker_died_is_split_into_single_retries(stor
         end: Ended = ended[doc_id]
         assert isinstance(end.outcome, Retry) and end.outcome.crashes == 1
         assert "did not finish" in str(end.outcome.exc)
-        assert end.call.task_id == member_task_id(BATCH_ID, doc_id, Stage.parse)
+        assert end.call.task_id == member_task_id(BATCH_ID, doc_id, Stage.tag)
         assert end.trace_id == store.get_document(doc_id).trace_id
-        assert store.get_document(doc_id).status is Status.received
+        assert store.get_document(doc_id).status is Status.parsed  # parse is not redone
 
 
 def test_a_redelivered_batch_that_never_started_runs_as_usual(store, real_tagger) -> None:

@@ -23,7 +23,7 @@ from workers import pipeline
 from workers.batch_delivery import BatchCall, BatchStoreDown, deliver_batch, member_task_id
 from workers.budgets import STORE_DOWN_RETRIES
 from workers.delivery import process
-from workers.stage_runs import Failed, Retry
+from workers.stage_runs import Done, Failed, Retry
 
 __all__ = ["published", "store"]
 
@@ -56,14 +56,15 @@ def test_a_crash_inside_the_write_transaction_counts_one_crash_per_document(
     crash_on(store, monkeypatch, ids[2], RuntimeError("a bug in one document's write"))
     # When the batch runs
     ended = deliver_batch(store, tagger_of(real_tagger), BatchCall("b-1", "w@h", (*ids, bad)))
-    # Then nothing of the crashed transaction is written: each document counts one crash
-    # on its parse run and goes on alone, under its own task id
+    # Then nothing of the crashed transaction (the tag phase's: parse committed before
+    # the model call) is written: each document counts one crash on its tag run and goes
+    # on alone, under its own task id
     for doc_id in ids:
         end = ended[doc_id]
         assert isinstance(end.outcome, Retry) and end.outcome.crashes == 1
-        assert end.call.task_id == member_task_id("b-1", doc_id, Stage.parse)
+        assert end.call.task_id == member_task_id("b-1", doc_id, Stage.tag)
         doc = store.get_document(doc_id)
-        assert doc.status is Status.received and not doc.mentions
+        assert doc.status is Status.parsed and not doc.mentions
         assert "a bug in one document's write" in (doc.last_error or "")
     # and the document with its own permanent error still fails alone
     assert isinstance(ended[bad].outcome, Failed)
@@ -77,7 +78,27 @@ def test_the_store_going_down_inside_the_writes_retries_the_batch_with_nothing_w
     crash_on(store, monkeypatch, ids[1], StoreUnavailable("database is locked"))
     with pytest.raises(BatchStoreDown):
         deliver_batch(store, tagger_of(real_tagger), BatchCall("b-2", "w@h", tuple(ids)))
-    assert [store.get_document(d).status for d in ids] == [Status.received] * 3
+    # (the tag phase's writes: parse was committed before the model call)
+    assert [store.get_document(d).status for d in ids] == [Status.parsed] * 3
+    assert all(not store.get_document(d).mentions for d in ids)
+
+
+def test_the_retry_after_an_outage_in_the_tag_writes_carries_the_parsed_documents_on(
+    store, real_tagger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a batch whose tag writes met the store down (parse committed before them)
+    ids = received(store, *bodies(3))
+    with monkeypatch.context() as patch:
+        crash_on(store, patch, ids[1], StoreUnavailable("database is locked"))
+        with pytest.raises(BatchStoreDown):
+            deliver_batch(store, tagger_of(real_tagger), BatchCall("b-3", "w@h", tuple(ids)))
+    assert [store.get_document(d).status for d in ids] == [Status.parsed] * 3
+    # When the batch message is retried (not redelivered) with the store back
+    retry = BatchCall("b-3", "w@h", tuple(ids), retried=True)
+    ended = deliver_batch(store, tagger_of(real_tagger), retry)
+    # Then the documents it parsed go on: tagged and indexed, none left behind `parsed`
+    assert all(isinstance(ended[d].outcome, Done) for d in ids)
+    assert [store.get_document(d).status for d in ids] == [Status.indexed] * 3
 
 
 def store_down(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

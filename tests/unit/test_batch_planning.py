@@ -14,11 +14,10 @@ from workers.publish import BATCH_TASK, send_batch
 __all__ = ["published"]
 
 
-def test_a_burst_is_shared_fairly_between_the_workers_taking_it() -> None:
-    assert plan_batches([100] * 8, consumers=2, max_docs=32, max_words=20000) == [
-        [0, 1, 2, 3],
-        [4, 5, 6, 7],
-    ]
+def test_a_burst_is_shared_fairly_four_batches_per_worker_process() -> None:
+    groups = plan_batches([100] * 64, consumers=2, max_docs=32, max_words=20000)
+    assert [len(g) for g in groups] == [8] * 8
+    assert [i for g in groups for i in g] == list(range(64))  # in order, each once
 
 
 def test_a_lone_document_is_a_batch_of_one() -> None:
@@ -26,8 +25,8 @@ def test_a_lone_document_is_a_batch_of_one() -> None:
 
 
 def test_a_backlog_fills_batches_up_to_the_document_bound() -> None:
-    sizes = [len(b) for b in plan_batches([10] * 100, consumers=2, max_docs=32, max_words=20000)]
-    assert sizes == [32, 32, 32, 4]
+    sizes = [len(b) for b in plan_batches([10] * 300, consumers=2, max_docs=32, max_words=20000)]
+    assert sizes == [32] * 9 + [12]
 
 
 def test_batches_stay_under_the_word_bound_and_a_long_document_goes_alone() -> None:
@@ -35,8 +34,9 @@ def test_batches_stay_under_the_word_bound_and_a_long_document_goes_alone() -> N
 
 
 def test_the_fair_share_never_exceeds_the_bound_nor_drops_below_one() -> None:
-    assert (fair_share(8, 2, 32), fair_share(100, 2, 32), fair_share(1, 4, 32)) == (4, 32, 1)
-    assert fair_share(5, 0, 32) == 5
+    assert (fair_share(64, 2, 32), fair_share(1000, 2, 32), fair_share(1, 4, 32)) == (8, 32, 1)
+    assert fair_share(8, 2, 32) == 1  # a small burst: singles, no one waits
+    assert fair_share(20, 0, 32) == 5
 
 
 def test_bounds_below_one_are_refused() -> None:
@@ -87,16 +87,14 @@ def _file(*ids: str, words: int = 100) -> IngestResult:
     )
 
 
-def test_a_burst_of_8_for_2_parse_processes_goes_as_2_batch_messages_of_4(published) -> None:
-    ids = [f"doc-{i}" for i in range(8)]
+def test_a_burst_of_64_for_2_parse_processes_goes_as_8_batch_messages_of_8(published) -> None:
+    ids = [f"doc-{i:02d}" for i in range(64)]
     sender = _sender()
     for doc_id in ids:
         sender.add(_file(doc_id))
-    assert sender.flush() == [ids[:4], ids[4:]]
-    assert [(m["task"], m["args"]) for m in published] == [
-        (BATCH_TASK, [ids[:4]]),
-        (BATCH_TASK, [ids[4:]]),
-    ]
+    groups = [ids[i : i + 8] for i in range(0, 64, 8)]
+    assert sender.flush() == groups
+    assert [(m["task"], m["args"]) for m in published] == [(BATCH_TASK, [g]) for g in groups]
     assert sender.pending == [] and sender.flush() == []
 
 
@@ -122,11 +120,11 @@ def test_a_flush_that_fails_keeps_the_groups_not_sent_for_the_next(
 
     monkeypatch.setattr(batch_publish, "send_batch", send_once)
     sender = _sender(consumers=1, max_docs=2)
-    sender.add(_file("a", "b", "c", "d"))
+    sender.add(_file(*"abcdefgh"))
     with pytest.raises(OSError):
         sender.flush()
     assert sent == [["a", "b"]]
-    assert [p.doc_id for p in sender.pending] == ["c", "d"]
+    assert [p.doc_id for p in sender.pending] == list("cdefgh")
 
 
 def test_parse_consumers_add_up_the_pools_of_live_workers_that_take_parse_messages() -> None:

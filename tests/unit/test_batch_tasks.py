@@ -52,19 +52,20 @@ def _dies() -> Any:
 def test_a_redelivered_lost_batch_becomes_one_single_retry_message_per_document(
     store, published
 ) -> None:
-    # Given a batch whose worker died in the model call (its leases stay unfinished)
+    # Given a batch whose worker died in the model call (parse committed, its tag leases
+    # stay unfinished)
     ids = received(store, *bodies(3))
     with pytest.raises(WorkerDied):
         deliver_batch(store, _dies, BatchCall("batch-9", "w1@host", tuple(ids)))
     # When the batch message comes back redelivered
     deliver(ids, "batch-9", delivery_info={"redelivered": True})
-    # Then each document goes on alone: a docflow.parse message under its own task id,
+    # Then each document goes on alone: a docflow.tag message under its own task id,
     # counting one crash and one retry, carrying its trace id
     sent = {m["args"][0]: m for m in published}
     assert sorted(sent) == sorted(ids)
     for doc_id, message in sent.items():
-        assert message["task"] == "docflow.parse"
-        assert message["id"] == member_task_id("batch-9", doc_id, Stage.parse)
+        assert message["task"] == "docflow.tag"
+        assert message["id"] == member_task_id("batch-9", doc_id, Stage.tag)
         assert message["kwargs"] == {"crashes": 1} and message["retries"] == 1
         assert message["trace_id"] == store.get_document(doc_id).trace_id
 

@@ -82,10 +82,11 @@ def test_a_burst_of_files_is_published_as_a_few_batch_messages_in_one_step(
     # When 40 files arrive at once and the watcher takes one step
     drop(watcher, names)
     watcher.step(timeout=0)
-    # Then they went out as two batch messages of 20, each document exactly once
+    # Then they went out as eight batch messages of 5 (four per parse process), each
+    # document exactly once
     docs = {doc.id for doc in store.iter_documents()}
     assert len(docs) == 40
-    assert [(m["task"], len(m["args"][0])) for m in published] == [(BATCH_TASK, 20)] * 2
+    assert [(m["task"], len(m["args"][0])) for m in published] == [(BATCH_TASK, 5)] * 8
     assert sorted(message_ids(published)) == sorted(docs)
     # and every file was moved out once its documents were recorded and published
     assert files_under(layout.processed) == names
@@ -209,7 +210,7 @@ def test_files_beyond_one_group_are_recorded_in_several_groups_but_published_onc
     names = [f"s{i:03d}.txt" for i in range(GROUP_FILES + 5)]
     drop(watcher, names)
     watcher.step(timeout=0)
-    assert [len(m["args"][0]) for m in published] == [32, 5]
+    assert [len(m["args"][0]) for m in published] == [10, 10, 10, 7]  # one flush
     assert len(files_under(layout.processed)) == GROUP_FILES + 5
 
 
@@ -282,7 +283,7 @@ def test_ingest_of_many_files_records_them_in_groups_and_publishes_batch_message
     # and the documents went out as batch messages, each once: a flush after each full
     # group (enough for both consumers: work starts early), and the last three at the end
     sizes = [len(m["args"][0]) if m["task"] == BATCH_TASK else 1 for m in published]
-    assert sizes == [8] * 16 + [2, 1] and groups[1][1] == 8 and groups[2][1] == 16
+    assert sizes == [8] * 16 + [1, 1, 1] and groups[1][1] == 8 and groups[2][1] == 16
     assert sorted(message_ids(published)) == sorted(intake.new_ids)
     assert len(intake.new_ids) == count and intake.messages == len(published)
     assert intake.unsent == []
@@ -310,7 +311,7 @@ def test_ingest_with_the_broker_down_keeps_everything_recorded_and_returns_the_u
 def test_a_watcher_that_dies_between_recording_a_group_and_publishing_it_loses_nothing(
     layout, store, published, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a watcher that recorded a group of three files but could not publish them
+    # Given a watcher that recorded a group of eight files but could not publish them
     real = batch_publish.send_batch
 
     def broker_down(*_: Any, **__: Any) -> None:
@@ -318,10 +319,10 @@ def test_a_watcher_that_dies_between_recording_a_group_and_publishing_it_loses_n
 
     monkeypatch.setattr(batch_publish, "send_batch", broker_down)
     first = celery_watcher(layout, store, Clock())
-    names = [f"s{i}.txt" for i in range(3)]
+    names = [f"s{i}.txt" for i in range(8)]
     drop(first, names)
     first.step(timeout=0)
-    assert len(list(store.iter_documents())) == 3 and published == []
+    assert len(list(store.iter_documents())) == 8 and published == []
     # When it dies (its lock goes with its process) and another watcher starts
     assert first.box._lock_fd is not None
     os.close(first.box._lock_fd)
@@ -336,8 +337,8 @@ def test_a_watcher_that_dies_between_recording_a_group_and_publishing_it_loses_n
     second.start(observe=False)
     second.step(timeout=0)
     # Then the second takes the claims over: no new documents, and the recorded ones,
-    # still `received`, are published once, together
+    # still `received`, are published once, in one flush (4 batches for its one consumer)
     docs = sorted(doc.id for doc in store.iter_documents())
-    assert len(docs) == 3 and sorted(message_ids(published)) == docs
-    assert [m["task"] for m in published] == [BATCH_TASK]
+    assert len(docs) == 8 and sorted(message_ids(published)) == docs
+    assert [m["task"] for m in published] == [BATCH_TASK] * 4
     assert files_under(layout.processed) == names
