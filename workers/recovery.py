@@ -337,7 +337,9 @@ def _start_threads(sender: Any = None, **_: Any) -> None:
         queues = sorted(sender.app.amqp.queues.consume_from or {})
     except AttributeError:
         queues = []
-    concurrency = getattr(sender, "concurrency", None)
+    # the sender is the worker's Consumer; its controller (the WorkController) knows the
+    # pool size
+    concurrency = getattr(getattr(sender, "controller", None), "concurrency", None)
     heartbeat = Heartbeat(
         url,
         str(sender.hostname),
