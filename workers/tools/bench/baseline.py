@@ -34,7 +34,7 @@ def _baseline_child(
     machine at the same moment, so the machine's drift cancels out.
     """
     try:
-        from tasks.tag import load_pipeline
+        from tasks.tag import MODEL_BATCH, load_pipeline
 
         nlp = load_pipeline(model)
         nlp("Warm-up sentence from Ankara about the United Nations and Hakan Fidan.")
@@ -62,8 +62,8 @@ def _baseline_child(
                 began = time.process_time()
                 if way == "pipe":
                     docs = list(nlp.pipe(block, batch_size=batch))
-                else:  # as Tagger.tag_batch calls it: one pipe over the batch's texts
-                    docs = list(nlp.pipe(block, batch_size=len(block)))
+                else:  # as Tagger.tag_batch calls it: one pipe per batch of documents
+                    docs = list(nlp.pipe(block, batch_size=MODEL_BATCH))
                 ways[way][0] += sum(len(text) for text in block)
                 ways[way][1] += time.process_time() - began
                 count += len(docs)
