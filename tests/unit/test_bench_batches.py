@@ -29,3 +29,22 @@ def test_the_report_counts_documents_per_batch_size_bin() -> None:
 
 def test_no_calls_make_no_report() -> None:
     assert batch_figures([]) == {}
+
+
+def test_a_batch_tasks_own_log_lines_count_as_the_bursts_task_time(tmp_path) -> None:
+    import json
+
+    from workers.tools.bench.accounting import log_figures
+
+    lines = [
+        {"event": "task_finished", "stage": "parse_batch", "batch_id": "b1", "duration_ms": 90},
+        {"event": "task_finished", "stage": "parse_batch", "batch_id": "other", "duration_ms": 5},
+        {"event": "parse_done", "doc_id": "a", "batch_id": "b1", "duration_ms": 1},
+        {"event": "tag_done", "doc_id": "b", "batch_id": "b1", "duration_ms": 1},
+    ]
+    log = tmp_path / "worker.log"
+    log.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    figures = log_figures(log, {"a", "b"}, {"b1"})
+    assert figures["task_busy_ms_per_doc"] == 45.0  # one 90 ms batch task for 2 documents
+    assert figures["task_ms"] == {"parse_batch": {"p50": 90.0, "p95": 90.0}}
+    assert figures["worker_log_lines_per_doc"] == 1.0

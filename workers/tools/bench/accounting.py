@@ -12,8 +12,13 @@ from workers.tools.bench.config import percentile, rounded
 from workers.tools.bench.store import StoreReader
 
 
-def log_figures(path: Path, doc_ids: set[str]) -> dict[str, Any]:
-    """Per-task durations (task_prerun..postrun, store writes included) and log volume per doc."""
+def log_figures(path: Path, doc_ids: set[str], batch_ids: set[str] | None = None) -> dict[str, Any]:
+    """Per-task durations (task_prerun..postrun, store writes included) and log volume per doc.
+
+    A batch task's own lines name its batch, not a document: they count as the tasks of
+    the burst when the batch is one of `batch_ids`.
+    """
+    batches = batch_ids or set()
     durations: dict[str, list[float]] = defaultdict(list)
     lines = size = doc_lines = 0
     events: Counter[str] = Counter()
@@ -29,7 +34,11 @@ def log_figures(path: Path, doc_ids: set[str]) -> dict[str, Any]:
                 record = json.loads(raw)
             except ValueError:
                 continue
-            if not isinstance(record, dict) or record.get("doc_id") not in doc_ids:
+            if not isinstance(record, dict):
+                continue
+            if record.get("doc_id") not in doc_ids:
+                if record.get("batch_id") in batches and record.get("event") == "task_finished":
+                    durations[str(record.get("stage"))].append(float(record.get("duration_ms", 0)))
                 continue
             doc_lines += 1
             events[str(record.get("event")).split("[", 1)[0]] += 1

@@ -73,6 +73,7 @@ class Bench:
         self.result: dict[str, Any] = {}
         self.baselines: dict[str, dict[str, Any]] = {}
         self.calls: list[int] = []  #: documents per model call in the burst
+        self.batch_ids: set[str] = set()  #: the batch tasks the burst ran in
 
     # -- orchestration --
     def run(self) -> dict[str, Any]:
@@ -167,6 +168,7 @@ class Bench:
         finally:
             reader.close()
         self.calls = model_calls(runs, burst)
+        self.batch_ids = {str(b) for d, b in runs if b and d in burst}
         self.result["batches"] = batch_figures(self.calls)
 
     def _per_call_cost(self, texts: list[str]) -> None:
@@ -359,7 +361,7 @@ class Bench:
             )
         finally:
             reader.close()
-        self.result.update(log_figures(self.data / "logs" / "worker.log", burst))
+        self.result.update(log_figures(self.data / "logs" / "worker.log", burst, self.batch_ids))
         task_busy = self.result.get("task_busy_ms_per_doc")
         if pipeline and task_busy:
             # the share of the worker processes' time spent inside tasks; the rest is waiting
