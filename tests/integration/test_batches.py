@@ -8,7 +8,6 @@ Redis. (Publishers do not group bursts into batches yet: that is the next step.)
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,10 @@ from kombu import Connection
 
 from tasks.ingest import ingest_file
 from tasks.models import Stage
-from tests.conftest import REPO, docflow_env
+from tests.conftest import docflow_env
 from tests.fixtures.cluster import (
-    POISON_PATH,
     article,
+    poison_env,
     sqlite_store,
     start_workers,
     wait_final,
@@ -79,11 +78,9 @@ def test_a_poison_document_in_a_batch_of_32_costs_its_mates_one_retry_at_most(
 ) -> None:
     # Given a worker and (test only) a document that kills the worker process at parse,
     # recorded with 31 good ones
-    env = docflow_env(
+    env = poison_env(
         data_dir,
         private_redis.url,
-        DOCFLOW_TEST_POISON="1",
-        PYTHONPATH=f"{POISON_PATH}{os.pathsep}{REPO}",
         DOCFLOW_SWEEP_INTERVAL_S="0",
     )
     (worker,) = start_workers(start_worker, env, private_redis.url, "alpha")
@@ -117,11 +114,9 @@ def test_a_document_that_hangs_its_batch_is_isolated_and_fails_at_its_own_time_l
 ) -> None:
     # Given short time limits (a single document: soft 2 s, hard 6 s; a batch of 4 gets
     # more) and (test only) a document that hangs its worker process past any limit
-    env = docflow_env(
+    env = poison_env(
         data_dir,
         private_redis.url,
-        DOCFLOW_TEST_POISON="1",
-        PYTHONPATH=f"{POISON_PATH}{os.pathsep}{REPO}",
         DOCFLOW_TASK_SOFT_TIME_LIMIT_S="2",
         DOCFLOW_TASK_TIME_LIMIT_S="6",
         DOCFLOW_SWEEP_INTERVAL_S="0",

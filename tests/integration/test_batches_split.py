@@ -7,16 +7,13 @@ published as batch messages (`workers.publish.send_batch`).
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.conftest import REPO, docflow_env
 from tests.fixtures.cluster import (
-    POISON_PATH,
     article,
     done_events,
     events,
+    poison_env,
     sqlite_store,
     wait_final,
     wait_ready,
@@ -33,12 +30,10 @@ def test_a_split_deployment_batches_every_stage_and_a_document_failing_at_tag_fa
     # refuses for good, recorded among 15 good ones
     switch = tmp_path / "tagfail-on"
     switch.touch()
-    env = docflow_env(
+    env = poison_env(
         data_dir,
         private_redis.url,
-        DOCFLOW_TEST_POISON="1",
-        DOCFLOW_TEST_POISON_SWITCH=str(switch),
-        PYTHONPATH=f"{POISON_PATH}{os.pathsep}{REPO}",
+        switch,
         DOCFLOW_SWEEP_INTERVAL_S="0",
     )
     parser = start_worker(env, name="parser", queues="ingest,parse")

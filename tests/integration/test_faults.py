@@ -23,9 +23,8 @@ import pytest
 import redis
 
 from tasks.store import open_store
-from tests.conftest import REPO, docflow, docflow_env, wait_until
+from tests.conftest import docflow, docflow_env, wait_until
 from tests.fixtures.cluster import (
-    POISON_PATH,
     article,
     at,
     docflow_background,
@@ -33,6 +32,7 @@ from tests.fixtures.cluster import (
     events,
     kill_group,
     node,
+    poison_env,
     sqlite_invariants,
     sqlite_store,
     start_workers,
@@ -237,12 +237,10 @@ def test_docflow_retry_reruns_failed_documents_from_the_stage_that_failed(
     # Given a worker with a (test-only) bug that fails one article at parse and one at tag
     switch = tmp_path / "bug-present"
     switch.touch()
-    env = docflow_env(
+    env = poison_env(
         data_dir,
         private_redis.url,
-        DOCFLOW_TEST_POISON="1",
-        DOCFLOW_TEST_POISON_SWITCH=str(switch),
-        PYTHONPATH=f"{POISON_PATH}{os.pathsep}{REPO}",
+        switch,
     )
     start_workers(start_worker, env, private_redis.url, "alpha")
     folder = tmp_path / "batch"
@@ -275,11 +273,9 @@ def test_poison_documents_that_crash_hang_or_stall_fail_with_a_reason_and_block_
 ) -> None:
     # Given a worker with two processes, short time limits (soft 2 s, hard 6 s), and
     # (test only) articles that kill their process, hang past the hard limit, or stall
-    env = docflow_env(
+    env = poison_env(
         data_dir,
         private_redis.url,
-        DOCFLOW_TEST_POISON="1",
-        PYTHONPATH=f"{POISON_PATH}{os.pathsep}{REPO}",
         DOCFLOW_TASK_SOFT_TIME_LIMIT_S="2",
         DOCFLOW_TASK_TIME_LIMIT_S="6",
         DOCFLOW_STUCK_AFTER_S="10",

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from tasks.models import Status
-from tests.conftest import REPO, docflow_env, wait_until
+from tests.conftest import docflow_env, wait_until
 from tests.fixtures.cluster import (
-    POISON_PATH,
     article,
     docflow_background,
     events,
     node,
+    poison_env,
     sqlite_store,
     start_workers,
     stop,
@@ -64,11 +64,9 @@ def test_a_frozen_worker_that_wakes_after_its_document_was_indexed_elsewhere_cha
     Then the document stays indexed, its tag stage is beta's run with no error, and
     alpha logs one `stage_superseded` line naming beta's run, and fails nothing.
     """
-    poisoned = docflow_env(
+    poisoned = poison_env(
         data_dir,
         private_redis.url,
-        DOCFLOW_TEST_POISON="1",
-        PYTHONPATH=f"{POISON_PATH}{os.pathsep}{REPO}",
         **LIMITS,
     )
     (alpha,) = start_workers(start_worker, poisoned, private_redis.url, "alpha")
