@@ -63,6 +63,7 @@ class DocflowCelery(Celery):
         return super().send_task(*args, **kwargs)
 
 
+# long because it is one table: every setting with the reason it has this value
 def celery_config(settings: Settings) -> dict[str, object]:
     """Every Celery setting docflow relies on, in one place (README explains each)."""
     exchange = Exchange("docflow", type="direct")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ from tasks.models import Article, DocumentRecord, Mention, Stage, StageRun, Stat
 from tasks.store import StageResult, Store
 from tasks.store.base import INPUT_STATUS
 from workers.budgets import MAX_STARTS, fail, lost_run, retry_or_fail, superseded
-from workers.stage_runs import Done, Outcome, Skipped, StageCall, WorkerLost, timer
+from workers.stage_runs import Done, Outcome, Skipped, StageCall, Timer, WorkerLost, timer
 
 log = structlog.get_logger("docflow.batch")
 
@@ -87,7 +87,7 @@ class Member:
     article: Article | None = None
     mentions: list[Mention] | None = None
     tag_version: str = ""
-    timers: dict[Stage, Callable[..., StageResult]] = field(default_factory=dict)
+    timers: dict[Stage, Timer] = field(default_factory=dict)
     #: each finished stage's run, timed when its work ended (written later, in the writes)
     done: dict[Stage, StageResult] = field(default_factory=dict)
     #: the stages whose output the write transaction recorded (logged once it commits)
@@ -114,7 +114,7 @@ class Member:
             batch_size=len(self.batch.doc_ids),
         )
 
-    def start(self, stage: Stage, started: float | None = None) -> Callable[..., StageResult]:
+    def start(self, stage: Stage, started: float | None = None) -> Timer:
         """The timer of the document's run of `stage`, from `started` (default now)."""
         self.timers[stage] = timer(self.call(stage), self.batch.worker, started)
         return self.timers[stage]

@@ -23,14 +23,12 @@ import structlog
 
 from tasks.errors import DocumentNotFound, PermanentError, RetryableError, StaleRun
 from tasks.models import DocumentRecord, Stage, Status
-from tasks.store import StageResult, Store
+from tasks.store import Store
 from workers.batch_members import BatchCall, Member, Problem, running
 from workers.budgets import fail, retry_or_fail, superseded
-from workers.stage_runs import Done, Outcome, Skipped
+from workers.stage_runs import Done, Outcome, Skipped, Timer
 
 log = structlog.get_logger("docflow.batch")
-
-Timer = Callable[..., StageResult]
 
 
 def write(store: Store, members: list[Member], batch: BatchCall) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -22,7 +21,7 @@ from tasks.models import Stage, StageRun
 from tasks.store import StageResult, Store
 from workers import recovery
 from workers.settings import get_settings
-from workers.stage_runs import Failed, Outcome, Retry, Skipped, StageCall, Superseded
+from workers.stage_runs import Failed, Outcome, Retry, Skipped, StageCall, Superseded, Timer
 
 log = structlog.get_logger("docflow.pipeline")
 
@@ -46,7 +45,7 @@ def retry_or_fail(
     call: StageCall,
     store: Store,
     doc_id: str,
-    result: Callable[..., StageResult],
+    result: Timer,
     exc: BaseException,
     *,
     crash: bool,

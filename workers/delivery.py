@@ -53,6 +53,7 @@ from workers.stage_runs import (
     Skipped,
     StageCall,
     Superseded,
+    Timer,
     WorkerLost,
     timer,
 )
@@ -175,13 +176,25 @@ def run_stage(
     STORE_DOWN_RETRIES) or another retryable error (up to DOCFLOW_MAX_RETRIES).
     """
     started = time.time()
-    stage = call.stage
-    request = task.request
     structlog.contextvars.bind_contextvars(
-        doc_id=doc_id, task_id=call.task_id, stage=stage.value, worker=request.hostname
+        doc_id=doc_id, task_id=call.task_id, stage=call.stage.value, worker=task.request.hostname
     )
-    settings = get_settings()
-    result = timer(call, request.hostname, started)
+    result = timer(call, task.request.hostname, started)
+    leased = _lease(task, call, doc_id, doc, result)
+    if not isinstance(leased, tuple):
+        return leased
+    store, doc = leased
+    outcome = _work(call, store, doc, result)
+    if isinstance(outcome, Done):
+        log.info(f"{call.stage.value}_done", duration_ms=round((time.time() - started) * 1000, 2))
+    return outcome
+
+
+def _lease(
+    task: Task, call: StageCall, doc_id: str, doc: DocumentRecord | None, result: Timer
+) -> tuple[Store, DocumentRecord] | Outcome:
+    """The store and the document with this run's lease on the stage, or how it ended."""
+    stage = call.stage
     try:
         store = get_store()
         if doc is None:
@@ -190,8 +203,12 @@ def run_stage(
         if not call.inline and doc.status != INPUT_STATUS[stage]:
             return _already_ran(task, store, doc, stage)
         why = (
-            lost_run(current_run(store, doc_id, stage), request, settings.task_time_limit_s)
-            if not call.inline and redelivered(request)
+            lost_run(
+                current_run(store, doc_id, stage),
+                task.request,
+                get_settings().task_time_limit_s,
+            )
+            if not call.inline and redelivered(task.request)
             else None
         )
         if why is not None:
@@ -210,24 +227,27 @@ def run_stage(
             "crashes or hangs the worker; see `docflow trace` and report it"
         )
         return fail(store, doc_id, result(error, starts), RuntimeError(error))
+    return store, doc
+
+
+def _work(call: StageCall, store: Store, doc: DocumentRecord, result: Timer) -> Outcome:
+    """Run the leased stage on the document: Done, or how its failure counts."""
     try:
-        doc = WORK[stage](store, doc, result)
+        return Done(WORK[call.stage](store, doc, result))
     except StaleRun as exc:
         return superseded(exc)
     except PermanentError as exc:
-        return fail(store, doc_id, result(exc.describe()), exc)
+        return fail(store, doc.id, result(exc.describe()), exc)
     except RetryableError as exc:
-        return retry_or_fail(call, store, doc_id, result, exc, crash=False)
+        return retry_or_fail(call, store, doc.id, result, exc, crash=False)
     except SoftTimeLimitExceeded as exc:
         timeout = TimeoutError(
-            f"{stage.value} took longer than the soft time limit of "
-            f"{settings.task_soft_time_limit_s} s"
+            f"{call.stage.value} took longer than the soft time limit of "
+            f"{get_settings().task_soft_time_limit_s} s"
         )
-        return retry_or_fail(call, store, doc_id, result, timeout, crash=True, cause=exc)
+        return retry_or_fail(call, store, doc.id, result, timeout, crash=True, cause=exc)
     except Exception as exc:
-        return retry_or_fail(call, store, doc_id, result, exc, crash=True)
-    log.info(f"{stage.value}_done", duration_ms=round((time.time() - started) * 1000, 2))
-    return Done(doc)
+        return retry_or_fail(call, store, doc.id, result, exc, crash=True)
 
 
 def _already_ran(task: Task, store: Store, doc: DocumentRecord, stage: Stage) -> Outcome:

@@ -14,6 +14,10 @@ class WorkerLost(RuntimeError):
     """The previous run of this message never finished: its worker process died."""
 
 
+#: `result(error=None, attempts=...)`: a run's StageResult so far
+Timer = Callable[..., StageResult]
+
+
 @dataclass(frozen=True)
 class StageCall:
     """One run of one stage: from the stage's own message, or inline after the stage before.
@@ -76,9 +80,7 @@ class Failed:
 Outcome = Done | Skipped | Superseded | Retry | Failed
 
 
-def timer(
-    call: StageCall, worker: str | None, started: float | None = None
-) -> Callable[..., StageResult]:
+def timer(call: StageCall, worker: str | None, started: float | None = None) -> Timer:
     """`result(error=None, attempts=...)`: the run's timing so far, with an error if it failed."""
     since = time.time() if started is None else started
 

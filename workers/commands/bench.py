@@ -113,6 +113,7 @@ def render(result: dict[str, Any]) -> None:
     console.print(table)
 
 
+# long only by its options: each declaration is an entry of `docflow bench --help`
 @app.command()
 def bench(
     docs: Annotated[

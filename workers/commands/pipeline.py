@@ -109,28 +109,31 @@ def run(
                 store, intake.doc_ids, stack if not no_workers else None, quiet=json_out
             )
     doc_ids, rejected = intake.doc_ids, intake.rejected
-    elapsed = time.monotonic() - started
-    mentions = sum(len(store.get_document(d).mentions) for d in doc_ids)
     summary = {
         "documents": len(doc_ids),
         "indexed": counts[Status.indexed.value],
         "failed": counts[Status.failed.value],
         "rejected_files": rejected,
-        "entities": mentions,
-        "seconds": round(elapsed, 2),
+        "entities": sum(len(store.get_document(d).mentions) for d in doc_ids),
+        "seconds": round(time.monotonic() - started, 2),
     }
-    if json_out:
-        print_json(summary)
-    else:
-        console.print(
-            f"[bold]{summary['documents']}[/] documents: {summary['indexed']} indexed, "
-            f"{summary['failed']} failed, {rejected} files rejected; {mentions} entity mentions; "
-            f"{elapsed:.1f} s"
-        )
-        if summary["failed"] or rejected:
-            console.print("see [bold]docflow failed[/] for what went wrong and what to do")
+    _report_run(summary, json_out)
     if summary["failed"] or rejected:
         raise typer.Exit(1)
+
+
+def _report_run(summary: dict[str, int | float], json_out: bool) -> None:
+    """The run's summary as JSON, or as a line (and where to look when something failed)."""
+    if json_out:
+        print_json(summary)
+        return
+    console.print(
+        f"[bold]{summary['documents']}[/] documents: {summary['indexed']} indexed, "
+        f"{summary['failed']} failed, {summary['rejected_files']} files rejected; "
+        f"{summary['entities']} entity mentions; {summary['seconds']:.1f} s"
+    )
+    if summary["failed"] or summary["rejected_files"]:
+        console.print("see [bold]docflow failed[/] for what went wrong and what to do")
 
 
 def stack_broker(settings: Settings, running: dict[str, object]) -> str:
@@ -150,6 +153,7 @@ def stack_broker(settings: Settings, running: dict[str, object]) -> str:
     return str(running["broker_url"])
 
 
+# long only by its options: each declaration is an entry of `docflow ingest --help`
 @app.command()
 def ingest(
     paths: PathsArg,

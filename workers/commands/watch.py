@@ -119,6 +119,7 @@ def _counts_line(settings: Settings, store: Any) -> str:
     )
 
 
+# long only by its options: each declaration is an entry of `docflow up --help`
 @app.command()
 def up(
     inbox: Annotated[

@@ -194,6 +194,34 @@ def _money(rng: random.Random) -> str:
     return f"{amount} {rng.choice(('dollars', 'euros'))}"
 
 
+@dataclass(frozen=True)
+class _Head:
+    """An article's header lines and dateline, and how many words they take."""
+
+    title: str
+    lines: list[str]
+    dateline: str
+    inline_dateline: bool
+    words: int
+
+
+def _head(rng: random.Random, story: _Story) -> _Head:
+    """The title, header style and dateline (on its own line, or opening the lead)."""
+    title = story.fill(rng.choice(TITLES))
+    if rng.random() < 0.75:
+        lines = [f"date {story.published.isoformat()} {title}"]
+    else:
+        lines = [title, "", f"Published: {story.published.strftime('%B %-d, %Y')}"]
+    inline = rng.random() < 0.4
+    if inline:
+        month = story.published.strftime("%B")
+        dateline = f"{story.dateline}, {month} {story.published.day} ({story.values['AG']})"
+    else:
+        dateline = story.dateline
+    words = word_count("\n".join(lines)) + (0 if inline else word_count(dateline))
+    return _Head(title, lines, dateline, inline, words)
+
+
 def generate_article(
     seed: int | str, index: int, min_words: int, max_words: int, prefix: str = "article"
 ) -> GeneratedArticle:
@@ -201,42 +229,61 @@ def generate_article(
     rng = random.Random(f"docflow-corpus:{seed}:{index}")
     story = _Story(rng)
     target = rng.randint(min_words, max_words)
-    title = story.fill(rng.choice(TITLES))
-    header_style = rng.random()
-    if header_style < 0.75:
-        header = [f"date {story.published.isoformat()} {title}"]
-    else:
-        header = [title, "", f"Published: {story.published.strftime('%B %-d, %Y')}"]
-    inline_dateline = rng.random() < 0.4
-    if inline_dateline:
-        month = story.published.strftime("%B")
-        dateline = f"{story.dateline}, {month} {story.published.day} ({story.values['AG']})"
-    else:
-        dateline = story.dateline
-    head_words = word_count("\n".join(header)) + (0 if inline_dateline else word_count(dateline))
-
-    budget = max(MIN_PARAGRAPHS * 12, target - head_words)
+    head = _head(rng, story)
+    budget = max(MIN_PARAGRAPHS * 12, target - head.words)
     paragraphs_wanted = max(
         MIN_PARAGRAPHS,
         min(MAX_PARAGRAPHS, rng.randint(MIN_PARAGRAPHS, MAX_PARAGRAPHS), budget // 14),
     )
     lead = story.fill(rng.choice(LEADS))
-    if inline_dateline:
-        lead = f"{dateline} - {lead}"
+    if head.inline_dateline:
+        lead = f"{head.dateline} - {lead}"
     sentences = [lead]
-    total = head_words + word_count(lead)
+    total = _fill(
+        rng, story, sentences, head.words + word_count(lead), target, (min_words, max_words)
+    )
+    paragraphs = _paragraphs(rng, sentences, min(paragraphs_wanted, len(sentences)))
+    if len(paragraphs) >= 6 and rng.random() < 0.5 and total + 6 <= max_words:
+        heading = story.fill(rng.choice(HEADINGS))
+        if total + word_count(heading) <= max_words:
+            paragraphs.insert(rng.randint(3, len(paragraphs) - 2), heading)
+    blocks = [
+        "\n".join(head.lines),
+        *([] if head.inline_dateline else [head.dateline]),
+        *paragraphs,
+    ]
+    text = "\n\n".join(blocks) + "\n"
+    return GeneratedArticle(
+        name=f"{prefix}-{index:05d}.txt",
+        text=text,
+        title=head.title,
+        dateline=head.dateline,
+        words=word_count(text),
+        people=tuple(story.people[:4]),
+        places=(story.city, story.values["CITY1"], story.values["CITY2"], story.country),
+        organisations=(story.values["ORG"], story.values["ORG2"], story.company),
+    )
+
+
+def _fill(
+    rng: random.Random,
+    story: _Story,
+    sentences: list[str],
+    total: int,
+    target: int,
+    words: tuple[int, int],
+) -> int:
+    """Add body sentences up to `target` words, then fillers up to the minimum; the total."""
+    min_words, max_words = words
     body = list(BODY)
     rng.shuffle(body)
     pool = itertools.cycle(body)
-
-    def room(sentence: str) -> bool:
-        return total + word_count(sentence) <= max_words
 
     def add(make: Callable[[], str], attempts: int = 6) -> bool:
         nonlocal total
         for _ in range(attempts):
             sentence = make()
-            if room(sentence):
+            if total + word_count(sentence) <= max_words:
                 sentences.append(sentence)
                 total += word_count(sentence)
                 return True
@@ -248,28 +295,7 @@ def generate_article(
         pass
     while len(sentences) < MIN_PARAGRAPHS and add(lambda: rng.choice(FILLERS), attempts=20):
         pass
-
-    paragraphs = _paragraphs(rng, sentences, min(paragraphs_wanted, len(sentences)))
-    if len(paragraphs) >= 6 and rng.random() < 0.5 and total + 6 <= max_words:
-        heading = story.fill(rng.choice(HEADINGS))
-        if room(heading):
-            paragraphs.insert(rng.randint(3, len(paragraphs) - 2), heading)
-            total += word_count(heading)
-    blocks = ["\n".join(header), *([] if inline_dateline else [dateline]), *paragraphs]
-    text = "\n\n".join(blocks) + "\n"
-    people = tuple(story.people[:4])
-    places = (story.city, story.values["CITY1"], story.values["CITY2"], story.country)
-    orgs = (story.values["ORG"], story.values["ORG2"], story.company)
-    return GeneratedArticle(
-        name=f"{prefix}-{index:05d}.txt",
-        text=text,
-        title=title,
-        dateline=dateline,
-        words=word_count(text),
-        people=people,
-        places=places,
-        organisations=orgs,
-    )
+    return total
 
 
 def _paragraphs(rng: random.Random, sentences: list[str], count: int) -> list[str]:

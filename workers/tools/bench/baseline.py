@@ -6,7 +6,7 @@ import itertools
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tasks.errors import ConfigError
@@ -34,13 +34,12 @@ def _baseline_child(
     machine at the same moment, so the machine's drift cancels out.
     """
     try:
-        from tasks.tag import MODEL_BATCH, load_pipeline
+        from tasks.tag import load_pipeline
 
         nlp = load_pipeline(model)
         nlp("Warm-up sentence from Ankara about the United Nations and Hakan Fidan.")
         ready.put(os.getpid())
         start.wait()
-        sizes = itertools.cycle(compare or [1])
 
         def take(step: int = 1) -> list[str]:
             with counter.get_lock():
@@ -52,23 +51,12 @@ def _baseline_child(
             while block := take():
                 yield from block
 
-        count = entities = 0
-        ways: dict[str, list[float]] = {"pipe": [0, 0.0], "call": [0, 0.0]}
         cpu = time.process_time()
         if compare:
-            turn = itertools.cycle(("pipe", "call") if os.getpid() % 2 else ("call", "pipe"))
-            while block := take(next(sizes)):
-                way = next(turn)
-                began = time.process_time()
-                if way == "pipe":
-                    docs = list(nlp.pipe(block, batch_size=batch))
-                else:  # as Tagger.tag_batch calls it: one pipe per batch of documents
-                    docs = list(nlp.pipe(block, batch_size=MODEL_BATCH))
-                ways[way][0] += sum(len(text) for text in block)
-                ways[way][1] += time.process_time() - began
-                count += len(docs)
-                entities += sum(len(doc.ents) for doc in docs)
+            count, entities, ways = _compare_ways(nlp, take, compare, batch)
         else:
+            count = entities = 0
+            ways = {}
             for doc in nlp.pipe(feed(), batch_size=batch):
                 count += 1
                 entities += len(doc.ents)
@@ -76,6 +64,31 @@ def _baseline_child(
     except BaseException as exc:  # report, never hang the parent
         ready.put(f"error: {type(exc).__name__}: {exc}")
         done.put((-1, 0, time.monotonic(), 0.0, {}))
+
+
+def _compare_ways(
+    nlp: Any, take: Callable[[int], list[str]], compare: list[int], batch: int
+) -> tuple[int, int, dict[str, list[float]]]:
+    """Blocks of the pipeline's call sizes, in turn through the continuous pipe and per call.
+
+    Returns the texts and entities seen, and per way the characters and CPU seconds spent.
+    """
+    from tasks.tag import MODEL_BATCH
+
+    sizes = itertools.cycle(compare)
+    turn = itertools.cycle(("pipe", "call") if os.getpid() % 2 else ("call", "pipe"))
+    ways: dict[str, list[float]] = {"pipe": [0, 0.0], "call": [0, 0.0]}
+    count = entities = 0
+    while block := take(next(sizes)):
+        way = next(turn)
+        began = time.process_time()
+        # "call": as Tagger.tag_batch calls the model, one pipe per batch of documents
+        docs = list(nlp.pipe(block, batch_size=batch if way == "pipe" else MODEL_BATCH))
+        ways[way][0] += sum(len(text) for text in block)
+        ways[way][1] += time.process_time() - began
+        count += len(docs)
+        entities += sum(len(doc.ents) for doc in docs)
+    return count, entities, ways
 
 
 def run_baseline(
@@ -126,14 +139,21 @@ def run_baseline(
                 proc.join(5)
     if any(count < 0 for count, *_ in results):
         raise ConfigError("a baseline process failed")
+    return _summary(results, began, load_s, machine, bool(compare))
+
+
+def _summary(
+    results: list[Any], began: float, load_s: float, machine: float, compared: bool
+) -> dict[str, Any]:
+    """The baseline's figures from what each process reported."""
     seconds = max(end for _, _, end, *_ in results) - began
     docs = sum(count for count, *_ in results)
     cpu = sum(c for *_, c, _ in results)
-    chars = {w: sum(r[4][w][0] for r in results) for w in ("pipe", "call")} if compare else {}
-    spent = {w: sum(r[4][w][1] for r in results) for w in ("pipe", "call")} if compare else {}
+    chars = {w: sum(r[4][w][0] for r in results) for w in ("pipe", "call")} if compared else {}
+    spent = {w: sum(r[4][w][1] for r in results) for w in ("pipe", "call")} if compared else {}
     per_call_cost = (
         (spent["call"] / chars["call"]) / (spent["pipe"] / chars["pipe"])
-        if compare and all(chars.values()) and spent["pipe"] > 0
+        if compared and all(chars.values()) and spent["pipe"] > 0
         else None
     )
     return {
