@@ -70,6 +70,10 @@ class ParseError(PermanentError):
     """The article's text could not be turned into a structured article."""
 
 
+class QuerySyntaxError(PermanentError):
+    """A search query that cannot be read; the message says why and how to write it."""
+
+
 class DocumentNotFound(PermanentError):
     """No document with this id is in the store."""
 
