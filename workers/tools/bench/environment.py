@@ -15,9 +15,8 @@ from typing import Any
 
 from workers.settings import ENV_PREFIX, Settings
 
-#: DOCFLOW_* variables of the caller that a benchmark honours (the model, and the batch
-#: bounds so a user can measure their own); every other one is dropped
-KEPT_SETTINGS = ("DOCFLOW_SPACY_MODEL", "DOCFLOW_BATCH_MAX_DOCS", "DOCFLOW_BATCH_MAX_WORDS")
+#: DOCFLOW_* variables of the caller that a benchmark honours; every other one is dropped
+KEPT_SETTINGS = ("DOCFLOW_SPACY_MODEL",)
 
 
 def private_settings(
