@@ -241,17 +241,10 @@ def _split_json(name: str, text: str) -> tuple[list[RawArticle], list[str]]:
             hint="give one article object (or an array of them) with a 'text' field",
         ) from None
     items = value if isinstance(value, list) else [value]
-    articles, errors = [], []
+    articles: list[RawArticle] = []
+    errors: list[str] = []
     for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            errors.append(f"{name}: item {i + 1} is a JSON {type(item).__name__}, not an object")
-            continue
-        content = json.dumps(item, ensure_ascii=False)
-        problem = _too_long(content, MAX_ARTICLE_CHARS)
-        if problem:
-            errors.append(f"{name}: item {i + 1}: {problem}")
-            continue
-        articles.append(RawArticle(source=name, format="json", part=i, content=content))
+        _keep(_json_article(name, f"item {i + 1}", i, item), articles, errors)
     if not articles:
         raise RejectedFile(
             errors[0] if errors else f"{name}: the JSON array is empty",
@@ -261,7 +254,8 @@ def _split_json(name: str, text: str) -> tuple[list[RawArticle], list[str]]:
 
 
 def _split_jsonl(name: str, text: str) -> tuple[list[RawArticle], list[str]]:
-    articles, errors = [], []
+    articles: list[RawArticle] = []
+    errors: list[str] = []
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -273,21 +267,31 @@ def _split_jsonl(name: str, text: str) -> tuple[list[RawArticle], list[str]]:
         except RecursionError:
             errors.append(f"{name}: line {lineno} is JSON nested too deeply to read")
             continue
-        if not isinstance(item, dict):
-            errors.append(f"{name}: line {lineno} is a JSON {type(item).__name__}, not an object")
-            continue
-        content = json.dumps(item, ensure_ascii=False)
-        problem = _too_long(content, MAX_ARTICLE_CHARS)
-        if problem:
-            errors.append(f"{name}: line {lineno}: {problem}")
-            continue
-        articles.append(RawArticle(source=name, format="json", part=lineno, content=content))
+        _keep(_json_article(name, f"line {lineno}", lineno, item), articles, errors)
     if not articles:
         raise RejectedFile(
             errors[0] if errors else f"{name}: no article objects in the file",
             hint="each line must be one JSON object with a 'text' or 'body' field",
         )
     return articles, errors
+
+
+def _json_article(name: str, where: str, part: int, item: object) -> RawArticle | str:
+    """The article of one JSON value of a file, or what is wrong with it (`where`: its place)."""
+    if not isinstance(item, dict):
+        return f"{name}: {where} is a JSON {type(item).__name__}, not an object"
+    content = json.dumps(item, ensure_ascii=False)
+    problem = _too_long(content, MAX_ARTICLE_CHARS)
+    if problem:
+        return f"{name}: {where}: {problem}"
+    return RawArticle(source=name, format="json", part=part, content=content)
+
+
+def _keep(found: RawArticle | str, articles: list[RawArticle], errors: list[str]) -> None:
+    if isinstance(found, str):
+        errors.append(found)
+    else:
+        articles.append(found)
 
 
 def new_trace_id() -> str:

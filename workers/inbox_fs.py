@@ -105,6 +105,16 @@ def temp_name() -> str:
     return f".docflow-{secrets.token_hex(6)}.tmp"
 
 
+def create_temp(dir_fd: int, mode: int) -> tuple[str, int]:
+    """A new temporary file in the folder `dir_fd`: its name and a descriptor to write it.
+
+    Created exclusively and never through a symlink, so nothing else is overwritten.
+    """
+    tmp = temp_name()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    return tmp, os.open(tmp, flags, mode, dir_fd=dir_fd)
+
+
 # ---- folders -----------------------------------------------------------------------------
 
 
@@ -298,16 +308,10 @@ def _move_into(src_fd: int, src_name: str, dest_fd: int, name: str) -> str:
     except OSError as exc:
         if exc.errno not in _NO_LINK:
             raise
-    tmp = temp_name()
     info = os.stat(src_name, dir_fd=src_fd, follow_symlinks=False)
     fin = os.open(src_name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=src_fd)
     try:
-        fout = os.open(
-            tmp,
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-            0o600,
-            dir_fd=dest_fd,
-        )
+        tmp, fout = create_temp(dest_fd, 0o600)
         try:
             while chunk := os.read(fin, 1 << 20):
                 os.write(fout, chunk)
@@ -362,13 +366,7 @@ def write_error_file(folder: Path, name: str, info: dict[str, Any]) -> Path:
         body = (json.dumps(info, indent=2) + "\n").encode("ascii")
     fd = open_root(folder)
     try:
-        tmp = temp_name()
-        wfd = os.open(
-            tmp,
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-            0o644,
-            dir_fd=fd,
-        )
+        tmp, wfd = create_temp(fd, 0o644)
         try:
             os.write(wfd, body)
         finally:

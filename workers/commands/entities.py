@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -53,10 +54,12 @@ def entities(
     console.print(table)
 
 
-def _rules_file() -> Path:
+def _write_rule(add: Callable[[Path], object], done: str) -> None:
+    """Add a rule to the user's rules file (DOCFLOW_ENTITIES_FILE) and say what changed."""
     path = setup(logs=False).entities_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    add(path)
+    console.print(f"{path}: {done}; {REPROCESS_HINT}")
 
 
 @entities_app.command()
@@ -67,9 +70,7 @@ def alias(
     """Store mentions spelled ALIAS under NAME."""
     from tasks.entities.config import add_alias
 
-    path = _rules_file()
-    add_alias(path, name, other)
-    console.print(f"{path}: {other!r} is now an alias of {name!r}; {REPROCESS_HINT}")
+    _write_rule(lambda path: add_alias(path, name, other), f"{other!r} is now an alias of {name!r}")
 
 
 @entities_app.command()
@@ -80,9 +81,7 @@ def merge(
     """Merge entity A into entity B (by canonical name)."""
     from tasks.entities.config import add_merge
 
-    path = _rules_file()
-    add_merge(path, a, b)
-    console.print(f"{path}: {a!r} is merged into {b!r}; {REPROCESS_HINT}")
+    _write_rule(lambda path: add_merge(path, a, b), f"{a!r} is merged into {b!r}")
 
 
 @entities_app.command()
@@ -90,9 +89,7 @@ def block(name: Annotated[str, typer.Argument(help="a name never to store as an 
     """Never store NAME as an entity (e.g. a news agency's name in every byline)."""
     from tasks.entities.config import add_block
 
-    path = _rules_file()
-    add_block(path, name)
-    console.print(f"{path}: {name!r} is blocked; {REPROCESS_HINT}")
+    _write_rule(lambda path: add_block(path, name), f"{name!r} is blocked")
 
 
 @app.command("eval")
