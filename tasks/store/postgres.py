@@ -1,233 +1,70 @@
-"""PostgreSQL store: tsvector + GIN full-text index; safe for many workers on many machines."""
+"""PostgreSQL store: tsvector + GIN full-text index; safe for many workers on many machines.
+
+The behaviour is `tasks.store.core.SQLStore`'s; this module is the PostgreSQL dialect of it
+(its connections are `tasks.store.postgres_pool.PostgresConnection`).
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import os
 import re
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote
 
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
+from psycopg import Cursor, sql
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
 
-from tasks.errors import ConfigError, DocumentNotFound, StaleRun, StoreUnavailable
 from tasks.masking import mask_url
-from tasks.models import (
-    Article,
-    DocumentRecord,
-    EntityRow,
-    Mention,
-    RawArticle,
-    RejectedFileRecord,
-    SearchHit,
-    Stage,
-    StageRun,
-    Status,
-)
-from tasks.store.base import (
-    HIGHLIGHT_CLOSE,
-    HIGHLIGHT_OPEN,
-    INPUT_STATUS,
-    StageResult,
-    entity_deltas,
-    mention_rows,
-    query_terms,
-)
-from tasks.store.batch import BatchScope, WriteBatch
+from tasks.models import Article, Mention
+from tasks.store.base import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN
+from tasks.store.batch import BatchDialect, Deltas
+from tasks.store.core import MentionRows, SQLStore
 from tasks.store.dialects import PostgresBatch
 from tasks.store.migrations import migration_scripts
-from tasks.store.postgres_errors import what_to_do
+from tasks.store.postgres_pool import PostgresConnection
+from tasks.store.reads import Filter
+from tasks.store.rows import DOC_COLUMNS, Row
 
-POOL_MIN = 1
-POOL_MAX = 4
-CONNECT_TIMEOUT_S = 10
-POOL_TIMEOUT_S = 15.0
-BATCH = 200
+#: documents fetched at a time by iter_documents (by key: no connection held between)
+PAGE = 200
 TS_CONFIG = "english"
 HEADLINE_OPTIONS = (
     f'StartSel="{HIGHLIGHT_OPEN}", StopSel="{HIGHLIGHT_CLOSE}", MaxWords=35, MinWords=15,'
     ' MaxFragments=2, FragmentDelimiter=" … "'
 )
-_DOC_COLUMNS = sql.SQL(
-    "id, content_hash, source, format, status, trace_id, stage, attempts, last_error,"
-    " created_at, updated_at, raw, article, mentions, tag_version"
-)
 MAX_TITLE_WORDS_CHARS = 16_384
 MAX_BODY_WORDS_CHARS = 262_144
 _WORD = re.compile(r"\w+", re.UNICODE)  # the word split of tasks.store.base.query_terms
-_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
-Deltas = dict[str, tuple[str, str, int, int, set[str]]]
+PgCursor = Cursor[dict[str, Any]]
 
-
-# Pools inherited across fork: never closed or collected in the child (closing would end
-# the parent's sessions), just forgotten.
-_INHERITED: list[ConnectionPool[Any]] = []
-_pool_lock = threading.Lock()
+__all__ = ["PostgresStore", "mask_url"]
 
 
-def _reset_pool_lock() -> None:
-    global _pool_lock
-    _pool_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_reset_pool_lock)
-
-
-def _password(url: str) -> str | None:
-    """The password libpq reads from a URL or conninfo string (to scrub it from errors)."""
-    try:
-        password = conninfo_to_dict(url).get("password")
-    except psycopg.Error:
-        return None
-    return str(password) if password else None
-
-
-class PostgresStore:
+class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
     """The store at scale. One small connection pool per process, created lazily after fork."""
 
+    DISTINCT = "IS DISTINCT FROM"
+    SAME_TEXT = "lower({}) = lower(?)"
+    BYTEWISE = 'COLLATE "C"'
+
     def __init__(self, url: str, schema: str = "public") -> None:
-        if not _SCHEMA_NAME.match(schema):
-            raise ConfigError(f"PostgreSQL schema name {schema!r} is not a plain identifier")
-        self.url = url
-        self.schema = schema
-        self._safe_url = mask_url(url)
-        try:
-            params = conninfo_to_dict(url)
-        except psycopg.Error as exc:
-            raise ConfigError(
-                f"DOCFLOW_STORE_URL: cannot read {self._safe_url}: {self._scrub(exc)}",
-                hint="use postgresql://user[:password]@host[:port]/database",
-            ) from exc
-        self._kwargs: dict[str, Any] = {"autocommit": True}
-        if "connect_timeout" not in params:
-            self._kwargs["connect_timeout"] = CONNECT_TIMEOUT_S
-        if "application_name" not in params:
-            self._kwargs["application_name"] = "docflow"
-        self._pool: ConnectionPool[Any] | None = None
-        self._pid = 0
-        self._batches = BatchScope()
-
-    def __repr__(self) -> str:
-        return f"PostgresStore({self._safe_url!r}, schema={self.schema!r})"
-
-    # ---- connection -------------------------------------------------------------
-    def _scrub(self, exc: BaseException | str) -> str:
-        text = " ".join(str(exc).split())
-        password = _password(self.url)
-        if password:
-            text = text.replace(password, "***")
-            if unquote(password) != password:
-                text = text.replace(unquote(password), "***")
-        return mask_url(text.replace(self.url, self._safe_url))
-
-    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
-        reason = self._scrub(exc)
-        if isinstance(exc, PoolTimeout):
-            busy = f"all {POOL_MAX} pooled connections are busy"
-            reason = f"{reason}; {self._probe() or busy}"
-        return StoreUnavailable(
-            f"the store {self._safe_url} (schema {self.schema}) is unavailable: {reason}",
-            hint=what_to_do(exc),
-        )
-
-    def _probe(self) -> str | None:
-        """Why a fresh connection cannot be opened, or None when it can."""
-        try:
-            with psycopg.connect(self.url, **self._kwargs):
-                return None
-        except psycopg.Error as exc:
-            return self._scrub(exc)
-
-    def _configure(self, conn: psycopg.Connection[Any]) -> None:
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        PostgresConnection.__init__(self, url, schema)
+        SQLStore.__init__(self)
 
     @property
-    def pool(self) -> ConnectionPool[Any]:
-        pid = os.getpid()
-        pool = self._pool
-        if pool is not None and self._pid == pid:
-            return pool
-        with _pool_lock:
-            if self._pool is not None and self._pid == pid:
-                return self._pool
-            if self._pool is not None:
-                _INHERITED.append(self._pool)
-                self._pool = None
-            # Connect once directly first: a down server fails fast, with its real reason.
-            try:
-                with psycopg.connect(self.url, **self._kwargs):
-                    pass
-            except psycopg.OperationalError as exc:
-                raise self._unavailable(exc) from exc
-            except psycopg.Error as exc:
-                raise ConfigError(
-                    f"DOCFLOW_STORE_URL: cannot connect to {self._safe_url}: {self._scrub(exc)}"
-                ) from exc
-            pool = ConnectionPool(
-                self.url,
-                kwargs=self._kwargs,
-                min_size=POOL_MIN,
-                max_size=POOL_MAX,
-                open=False,
-                configure=self._configure,
-                check=ConnectionPool.check_connection,
-                timeout=POOL_TIMEOUT_S,
-                name=f"docflow-{self.schema}",
-            )
-            pool.open()
-            self._pool, self._pid = pool, pid
-            return pool
+    def _store_name(self) -> str:
+        return self._safe_url
 
-    def close(self) -> None:
-        with _pool_lock:
-            if self._pool is not None and self._pid == os.getpid():
-                self._pool.close()
-            elif self._pool is not None:
-                _INHERITED.append(self._pool)
-            self._pool = None
+    def _batch_dialect(self) -> BatchDialect:
+        return PostgresBatch(self)
 
     @contextmanager
-    def _conn(self) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection (autocommit); OperationalError becomes StoreUnavailable."""
-        pool = self.pool
-        try:
-            with pool.connection() as conn:
-                yield conn
-        except (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction) as exc:
-            # down, full, out of connections or read-only: the store cannot be written now
-            raise self._unavailable(exc) from exc
-
-    def batch(self, doc_ids: Iterable[str]) -> AbstractContextManager[WriteBatch]:
-        """One transaction for these documents' writes, their rows locked in id order.
-
-        See `tasks.store.batch`.
-        """
-        return self._batches.open(PostgresBatch(self), doc_ids)
-
-    @contextmanager
-    def _write(
-        self, durable: bool = True, doc_id: str | None = None
-    ) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
-        """One transaction (see `_transaction`), or one savepoint of the open batch's."""
-        if self._batches.active is None:
-            with self._transaction(durable) as cur:
-                yield cur
-        else:
-            with self._batches.write(doc_id, durable) as cur:
-                yield cur
-
-    @contextmanager
-    def _transaction(self, durable: bool = True) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+    def _transaction(self, durable: bool = True) -> Iterator[PgCursor]:
         """A cursor inside one transaction: committed on success, rolled back on error.
 
         `durable=False` is for stage progress (a stage started or done): its commit does not
@@ -241,49 +78,12 @@ class PostgresStore:
                 cur.execute("SET LOCAL synchronous_commit TO OFF")
             yield cur
 
-    def _advance(
-        self,
-        cur: psycopg.Cursor[dict[str, Any]],
-        doc_id: str,
-        stage: Stage,
-        run: StageResult,
-        assignments: str,
-        params: tuple[Any, ...],
-    ) -> None:
-        """UPDATE the document if `run` owns `stage` and it is in its input status.
+    def _run(self, tx: PgCursor, sql: str, params: tuple[Any, ...] = ()) -> PgCursor:
+        return tx.execute(_pg(sql), _clean(params))
 
-        Compare-and-set inside the caller's transaction. The row lock comes first (in
-        the order `start_stage` takes its locks), so the UPDATE's own snapshot sees
-        any lease committed before it: the document must be in the stage's input status
-        and the stage's recorded run must be the caller's (or none recorded). Otherwise
-        StaleRun, and the transaction is rolled back: nothing changes.
-        """
-        cur.execute("SELECT status FROM documents WHERE id = %s FOR UPDATE", (doc_id,))
-        locked = cur.fetchone()
-        if locked is None:
-            raise DocumentNotFound(f"no document {doc_id!r} in the store {self._safe_url}")
-        cur.execute(
-            f"UPDATE documents SET {assignments} WHERE id = %s AND status = %s AND NOT EXISTS"
-            " (SELECT 1 FROM stage_runs WHERE doc_id = %s AND stage = %s"
-            " AND task_id IS DISTINCT FROM %s)",
-            (*params, doc_id, INPUT_STATUS[stage].value, doc_id, str(stage), _t(run.task_id)),
-        )
-        if cur.rowcount == 1:
-            return
-        cur.execute(
-            "SELECT task_id FROM stage_runs WHERE doc_id = %s AND stage = %s",
-            (doc_id, str(stage)),
-        )
-        owner = cur.fetchone()
-        raise StaleRun(
-            doc_id, str(stage), run.task_id, owner["task_id"] if owner else None, locked["status"]
-        )
-
-    def _read(
-        self, query: sql.Composable | str, params: Sequence[Any] | dict[str, Any] = ()
-    ) -> list[dict[str, Any]]:
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> Sequence[Row]:
         with self._conn() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query, params)  # type: ignore[arg-type]
+            cur.execute(_pg(sql), _clean(params))
             return cur.fetchall()
 
     # ---- schema ---------------------------------------------------------------
@@ -317,183 +117,50 @@ class PostgresStore:
                 current = version
         return current
 
-    def drop_schema(self) -> None:
-        """Drop the store's schema and everything in it (for tests); never `public`."""
-        if self.schema == "public":
-            raise ConfigError("refusing to drop the public schema")
-        with self._conn() as conn:
-            conn.execute(
-                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema))
-            )
+    # ---- the dialect's writes -------------------------------------------------------
+    def _lock_document(self, tx: PgCursor, doc_id: str) -> None:
+        """The row lock serialises the writes on one document; other documents go on."""
+        tx.execute("SELECT status FROM documents WHERE id = %s FOR UPDATE", (doc_id,))
 
-    # ---- writes ---------------------------------------------------------------
-    def add_document(
-        self, raw: RawArticle, content_hash: str, trace_id: str, run: StageResult
-    ) -> tuple[str, bool]:
-        doc_id = content_hash[:16]
-        now = time.time()
-        # joins an open batch undeclared (a new document has no row to lock yet)
-        with self._write() as cur:
-            # A racing insert of the same content waits here for the other to commit,
-            # then does nothing; the SELECT below then sees the winner's row.
-            cur.execute(
-                "INSERT INTO documents (id, content_hash, source, format, part, raw, status,"
-                " trace_id, created_at, updated_at, attempts)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1)"
-                " ON CONFLICT DO NOTHING RETURNING id",
-                (
-                    doc_id,
-                    content_hash,
-                    _t(raw.source),
-                    raw.format,
-                    raw.part,
-                    _t(raw.content),
-                    Status.received.value,
-                    trace_id,
-                    now,
-                    now,
-                ),
-            )
-            created = cur.fetchone() is not None
-            if created:
-                self._upsert_run(cur, doc_id, run)
-            else:
-                cur.execute("SELECT id FROM documents WHERE content_hash = %s", (content_hash,))
-                existing = cur.fetchone()
-                if existing:
-                    doc_id = existing["id"]
-        return doc_id, created
-
-    def start_stage(self, doc_id: str, run: StageResult) -> int:
-        with self._write(durable=False, doc_id=doc_id) as cur:
-            cur.execute("UPDATE documents SET updated_at = %s WHERE id = %s", (run.started, doc_id))
-            cur.execute(
-                "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, attempts,"
-                " batch_id, batch_size) VALUES (%s, %s, %s, %s, %s, 1, %s, %s)"
-                " ON CONFLICT (doc_id, stage) DO UPDATE SET"
-                " worker = excluded.worker, task_id = excluded.task_id,"
-                " started = excluded.started, duration_ms = NULL, error = NULL,"
-                " batch_id = excluded.batch_id, batch_size = excluded.batch_size,"
-                " attempts = r.attempts + 1 RETURNING attempts",
-                (
-                    doc_id,
-                    str(run.stage),
-                    _t(run.worker),
-                    _t(run.task_id),
-                    run.started,
-                    _t(run.batch_id),
-                    run.batch_size,
-                ),
-            )
-            row = cur.fetchone()
-        return int(row["attempts"]) if row else 0
-
-    def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None:
-        with self._write(durable=False, doc_id=doc_id) as cur:
-            self._advance(
-                cur,
-                doc_id,
-                Stage.parse,
-                run,
-                "article = %s, title = %s, published = %s, status = %s,"
-                " stage = NULL, last_error = NULL, updated_at = %s",
-                (
-                    article.model_dump_json(),
-                    _t(article.title),
-                    _t(article.published),
-                    Status.parsed.value,
-                    time.time(),
-                ),
-            )
-            self._upsert_run(cur, doc_id, run)
-
-    def save_tags(
-        self, doc_id: str, mentions: list[Mention], tag_version: str, run: StageResult
+    def _write_mentions(
+        self, tx: PgCursor, doc_id: str, mentions: list[Mention], rows: MentionRows
     ) -> None:
-        payload = json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
-        with self._write(durable=False, doc_id=doc_id) as cur:
-            self._advance(
-                cur,
-                doc_id,
-                Stage.tag,
-                run,
-                "mentions = %s, tag_version = %s, status = %s, stage = NULL,"
-                " last_error = NULL, updated_at = %s",
-                (_t(payload), tag_version, Status.tagged.value, time.time()),
-            )
-            self._upsert_run(cur, doc_id, run)
-
-    def index_document(self, doc_id: str, run: StageResult) -> None:
-        now = time.time()
-        with self._write(durable=False, doc_id=doc_id) as cur:
-            # The row lock serialises indexing of one document; other documents go on.
-            # The status moves first: a run that does not own the stage stops here.
-            self._advance(
-                cur,
-                doc_id,
-                Stage.index,
-                run,
-                "status = %s, stage = NULL, last_error = NULL, updated_at = %s,"
-                " indexed_at = coalesce(indexed_at, %s)",
-                (Status.indexed.value, now, now),
-            )
-            cur.execute(
-                sql.SQL("SELECT {} FROM documents WHERE id = %s").format(_DOC_COLUMNS), (doc_id,)
-            )
-            row = cur.fetchone()
-            if row is None:
-                raise DocumentNotFound(f"no document {doc_id!r} in the store {self._safe_url}")
-            doc = _record(row)
-            article = doc.article or Article()
-            new_rows = mention_rows(doc.mentions)
-            cur.execute(
-                "SELECT entity_id, canonical, label, text FROM mentions WHERE doc_id = %s",
-                (doc_id,),
-            )
-            old_rows = [
-                (r["entity_id"], r["canonical"], r["label"], r["text"]) for r in cur.fetchall()
-            ]
-            cur.execute("DELETE FROM mentions WHERE doc_id = %s", (doc_id,))
-            if doc.mentions:
-                # one statement for all of them: arrays, one per column
-                columns = list(
-                    zip(
-                        *(
-                            (m.start, m.end, _t(m.text), m.label, _t(row[1]), _t(row[0]))
-                            for m, row in zip(doc.mentions, new_rows, strict=True)
-                        ),
-                        strict=True,
-                    )
-                )
-                cur.execute(
-                    'INSERT INTO mentions (doc_id, start, "end", text, label, canonical,'
-                    " entity_id) SELECT %s, * FROM unnest(%s::integer[], %s::integer[],"
-                    " %s::text[], %s::text[], %s::text[], %s::text[])",
-                    (doc_id, *(list(c) for c in columns)),
-                )
-            self._batches.entity_deltas(
-                cur, entity_deltas(old_rows, new_rows), self._apply_entity_deltas
-            )
-            cur.execute(
-                "INSERT INTO documents_fts (doc_id, title, body, tsv) VALUES (%s, %s, %s,"
-                " setweight(to_tsvector(%s::regconfig, %s), 'A')"
-                " || setweight(to_tsvector(%s::regconfig, %s), 'B'))"
-                " ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title,"
-                " body = excluded.body, tsv = excluded.tsv",
-                (
-                    doc_id,
-                    _t(article.title),
-                    _t(article.body),
-                    TS_CONFIG,
-                    _words(article.title, MAX_TITLE_WORDS_CHARS),
-                    TS_CONFIG,
-                    _words(article.body, MAX_BODY_WORDS_CHARS),
+        """One statement for all of them: arrays, one per column."""
+        columns = list(
+            zip(
+                *(
+                    (m.start, m.end, _t(m.text), m.label, _t(row[1]), _t(row[0]))
+                    for m, row in zip(mentions, rows, strict=True)
                 ),
+                strict=True,
             )
-            self._upsert_run(cur, doc_id, run)
+        )
+        tx.execute(
+            'INSERT INTO mentions (doc_id, start, "end", text, label, canonical,'
+            " entity_id) SELECT %s, * FROM unnest(%s::integer[], %s::integer[],"
+            " %s::text[], %s::text[], %s::text[], %s::text[])",
+            (doc_id, *(list(c) for c in columns)),
+        )
 
-    @staticmethod
-    def _apply_entity_deltas(cur: psycopg.Cursor[Any], deltas: Deltas) -> None:
+    def _write_text(self, tx: PgCursor, doc_id: str, article: Article) -> None:
+        tx.execute(
+            "INSERT INTO documents_fts (doc_id, title, body, tsv) VALUES (%s, %s, %s,"
+            " setweight(to_tsvector(%s::regconfig, %s), 'A')"
+            " || setweight(to_tsvector(%s::regconfig, %s), 'B'))"
+            " ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title,"
+            " body = excluded.body, tsv = excluded.tsv",
+            (
+                doc_id,
+                _t(article.title),
+                _t(article.body),
+                TS_CONFIG,
+                _words(article.title, MAX_TITLE_WORDS_CHARS),
+                TS_CONFIG,
+                _words(article.body, MAX_BODY_WORDS_CHARS),
+            ),
+        )
+
+    def _apply_entity_deltas(self, tx: PgCursor, deltas: Deltas) -> None:
         """Atomic count deltas, in id order so concurrent indexers never deadlock."""
         upserts = []
         updates = []
@@ -510,7 +177,7 @@ class PostgresStore:
             # one statement, rows in id order (arrays keep it); aliases travel as JSON
             # because a text[][] cannot hold rows of different lengths
             columns = list(zip(*upserts, strict=True))
-            cur.execute(
+            tx.execute(
                 "INSERT INTO entities AS e (id, name, label, aliases, documents, mentions)"
                 " SELECT u.id, u.name, u.label,"
                 " ARRAY(SELECT jsonb_array_elements_text(u.aliases::jsonb)),"
@@ -525,252 +192,79 @@ class PostgresStore:
                 [list(c) for c in columns],
             )
         if updates:
-            cur.executemany(
+            tx.executemany(
                 "UPDATE entities SET documents = documents + %s, mentions = mentions + %s"
                 " WHERE id = %s",
                 updates,
             )
         if deltas:
-            cur.execute(
+            tx.execute(
                 "DELETE FROM entities WHERE id = ANY(%s) AND mentions <= 0",
                 (sorted(_t(e) for e in deltas),),
             )
 
-    def mark_failed(self, doc_id: str, run: StageResult) -> None:
-        with self._write(doc_id=doc_id) as cur:
-            self._advance(
-                cur,
-                doc_id,
-                run.stage,
-                run,
-                "status = %s, stage = %s, last_error = %s, attempts = attempts + 1,"
-                " updated_at = %s",
-                (Status.failed.value, str(run.stage), _t(run.error), time.time()),
-            )
-            self._upsert_run(cur, doc_id, run)
+    # ---- the dialect's reads --------------------------------------------------------
+    def _ids_in(self, column: str, ids: list[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        if ids:
+            yield f"{column} = ANY(?)", (list(ids),)
 
-    def record_attempt(self, doc_id: str, run: StageResult) -> None:
-        with self._write(durable=False, doc_id=doc_id) as cur:
-            self._advance(
-                cur,
-                doc_id,
-                run.stage,
-                run,
-                "attempts = attempts + 1, last_error = %s, updated_at = %s",
-                (_t(run.error), time.time()),
-            )
-            self._upsert_run(cur, doc_id, run)
-
-    def reset_to(self, doc_id: str, status: Status) -> None:
-        with self._write(doc_id=doc_id) as cur:
-            cur.execute(
-                "UPDATE documents SET status = %s, stage = NULL, updated_at = %s WHERE id = %s",
-                (Status(status).value, time.time(), doc_id),
-            )
-
-    def record_rejected(self, source: str, error: str, stage: str = "ingest") -> None:
-        with self._write() as cur:
-            cur.execute(
-                "INSERT INTO rejected_files (source, stage, error, at) VALUES (%s, %s, %s, %s)",
-                (_t(source), str(stage), _t(error), time.time()),
-            )
-
-    @staticmethod
-    def _upsert_run(cur: psycopg.Cursor[Any], doc_id: str, run: StageResult) -> None:
-        # Like SQLite: a run for a document that does not exist is an error (foreign key).
-        cur.execute(
-            "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, duration_ms,"
-            " attempts, error, batch_id, batch_size)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (doc_id, stage) DO UPDATE SET worker = excluded.worker,"
-            " task_id = excluded.task_id, started = excluded.started,"
-            " duration_ms = excluded.duration_ms,"
-            " attempts = greatest(r.attempts, excluded.attempts),"
-            " error = excluded.error, batch_id = excluded.batch_id,"
-            " batch_size = excluded.batch_size",
-            (
-                doc_id,
-                str(run.stage),
-                _t(run.worker),
-                _t(run.task_id),
-                run.started,
-                run.duration_ms,
-                run.attempts,
-                _t(run.error),
-                _t(run.batch_id),
-                run.batch_size,
-            ),
-        )
-
-    # ---- reads ----------------------------------------------------------------
-    def get_document(self, doc_id: str) -> DocumentRecord:
-        rows = self._read(
-            sql.SQL("SELECT {} FROM documents WHERE id = %s").format(_DOC_COLUMNS), (doc_id,)
-        )
-        if not rows:
-            raise DocumentNotFound(f"no document {doc_id!r} in the store {self._safe_url}")
-        return _record(rows[0])
-
-    def find_ids(self, prefix: str) -> list[str]:
-        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = self._read(
-            "SELECT id FROM documents WHERE id LIKE %s ESCAPE '\\' ORDER BY id", (_t(like),)
-        )
-        return [r["id"] for r in rows]
-
-    def counts(self) -> dict[str, int]:
-        out = {s.value: 0 for s in Status}
-        for row in self._read("SELECT status, count(*) AS n FROM documents GROUP BY status"):
-            out[row["status"]] = int(row["n"])
-        return out
-
-    def status_counts(self, ids: list[str]) -> dict[str, int]:
-        out = {s.value: 0 for s in Status}
-        if not ids:
-            return out
-        for row in self._read(
-            "SELECT status, count(*) AS n FROM documents WHERE id = ANY(%s) GROUP BY status",
-            (list(ids),),
-        ):
-            out[row["status"]] += int(row["n"])
-        return out
-
-    def search(
-        self, query: str, *, entity: str | None = None, label: str | None = None, limit: int = 10
-    ) -> list[SearchHit]:
-        phrases = query_terms(query)
-        if not phrases and not entity and not label:
-            return []
-        params: dict[str, Any] = {"limit": max(1, min(limit, 1000)), "cfg": TS_CONFIG}
-        where: list[sql.Composable] = []
+    def _search_sql(
+        self, phrases: list[str], mentions: Filter | None, limit: int
+    ) -> tuple[str, tuple[Any, ...]]:
+        """Phrases are plain words that phraseto_tsquery quotes itself: no tsquery syntax."""
+        where: list[str] = []
+        params: list[Any] = []
+        after: tuple[Any, ...] = ()
         if phrases:
-            # Each phrase is plain words; phraseto_tsquery quotes them itself: no tsquery syntax.
-            parts = []
-            for i, phrase in enumerate(phrases):
-                params[f"p{i}"] = phrase
-                parts.append(
-                    sql.SQL("phraseto_tsquery(%(cfg)s::regconfig, {})").format(
-                        sql.Placeholder(f"p{i}")
-                    )
-                )
-            tsquery: sql.Composable = sql.SQL(" && ").join(parts)
-            where.append(sql.SQL("f.tsv @@ q.q"))
-            rank: sql.Composable = sql.SQL("ts_rank_cd(f.tsv, q.q)")
-            params["headline"] = HEADLINE_OPTIONS
-            snippet: sql.Composable = sql.SQL(
-                "ts_headline(%(cfg)s::regconfig, h.body, q.q, %(headline)s)"
-            )
+            tsquery = " && ".join(["phraseto_tsquery(?::regconfig, ?)"] * len(phrases))
+            params.extend(v for phrase in phrases for v in (TS_CONFIG, phrase))
+            where.append("f.tsv @@ q.q")
+            score = "ts_rank_cd(f.tsv, q.q)"
+            snippet = "ts_headline(?::regconfig, h.body, q.q, ?)"
+            after = (TS_CONFIG, HEADLINE_OPTIONS)
         else:
-            tsquery = sql.SQL("NULL::tsquery")
-            rank = sql.SQL("0.0::real")
-            snippet = sql.SQL("substr(h.body, 1, 160)")
-        if entity or label:
-            conds: list[sql.Composable] = []
-            if entity:
-                params["entity"] = _t(entity)
-                same = "lower(%(entity)s)"
-                conds.append(sql.SQL(f"(lower(m.canonical) = {same} OR lower(m.text) = {same})"))
-            if label:
-                params["label"] = label.upper()
-                conds.append(sql.SQL("m.label = %(label)s"))
-            where.append(
-                sql.SQL(
-                    "EXISTS (SELECT 1 FROM mentions AS m WHERE m.doc_id = f.doc_id AND {})"
-                ).format(sql.SQL(" AND ").join(conds))
-            )
-        query_sql = sql.SQL(
-            "WITH q AS (SELECT {tsquery} AS q),"
-            " h AS (SELECT f.doc_id, f.title, f.body, {rank} AS rank"
-            " FROM documents_fts AS f CROSS JOIN q WHERE {where}"
-            " ORDER BY rank DESC, f.doc_id LIMIT %(limit)s)"
-            " SELECT h.doc_id AS id, h.title, h.rank, {snippet} AS snippet,"
+            tsquery, score, snippet = "NULL::tsquery", "0.0::real", "substr(h.body, 1, 160)"
+        if mentions is not None:
+            cond = f"m.doc_id = f.doc_id AND {mentions[0]}"
+            where.append(f"EXISTS (SELECT 1 FROM mentions AS m WHERE {cond})")
+            params.extend(mentions[1])
+        query = (
+            f"WITH q AS (SELECT {tsquery} AS q),"
+            f" h AS (SELECT f.doc_id, f.title, f.body, {score} AS score"
+            f" FROM documents_fts AS f CROSS JOIN q WHERE {' AND '.join(where)}"
+            " ORDER BY score DESC, f.doc_id LIMIT ?)"
+            f" SELECT h.doc_id AS id, h.title, h.score, {snippet} AS snippet,"
             " d.source, d.published"
             " FROM h JOIN documents AS d ON d.id = h.doc_id CROSS JOIN q"
-            " ORDER BY h.rank DESC, h.doc_id"
-        ).format(tsquery=tsquery, rank=rank, where=sql.SQL(" AND ").join(where), snippet=snippet)
-        rows = self._read(query_sql, params)
-        return [
-            SearchHit(
-                id=r["id"],
-                title=r["title"] or "",
-                score=round(float(r["rank"]), 4),
-                snippet=r["snippet"] or "",
-                source=r["source"],
-                published=r["published"],
-            )
-            for r in rows
-        ]
+            " ORDER BY h.score DESC, h.doc_id"
+        )
+        return query, (*params, limit, *after)
 
-    def entities(self, *, label: str | None = None, limit: int = 50) -> list[EntityRow]:
-        query = "SELECT id, name, label, aliases, documents, mentions FROM entities"
-        params: tuple[Any, ...] = ()
-        if label:
-            query += " WHERE label = %s"
-            params = (label.upper(),)
-        query += ' ORDER BY documents DESC, mentions DESC, name COLLATE "C" LIMIT %s'
-        rows = self._read(query, (*params, max(1, limit)))
-        return [
-            EntityRow(
-                id=r["id"],
-                name=r["name"],
-                label=r["label"],
-                aliases=list(r["aliases"]),
-                documents=r["documents"],
-                mentions=r["mentions"],
-            )
-            for r in rows
-        ]
-
-    def iter_documents(self, status: Status | None = None) -> Iterator[DocumentRecord]:
-        """Documents in creation order, fetched in batches by key (no connection held)."""
-        cond = sql.SQL("TRUE") if status is None else sql.SQL("status = %(status)s")
-        params: dict[str, Any] = {
-            "status": None if status is None else Status(status).value,
-            "batch": BATCH,
-        }
-        after = sql.SQL("")
+    def _document_rows(self, where: str, params: tuple[Any, ...]) -> Iterator[Row]:
+        """Fetched in pages by key (created_at, id): no connection is held in between."""
+        after = ""
+        last: tuple[Any, ...] = ()
         while True:
             rows = self._read(
-                sql.SQL(
-                    "SELECT {} FROM documents WHERE {}{} ORDER BY created_at, id LIMIT %(batch)s"
-                ).format(_DOC_COLUMNS, cond, after),
-                params,
+                f"SELECT {DOC_COLUMNS} FROM documents WHERE {where}{after}"
+                " ORDER BY created_at, id LIMIT ?",
+                (*params, *last, PAGE),
             )
-            for row in rows:
-                yield _record(row)
-            if len(rows) < BATCH:
+            yield from rows
+            if len(rows) < PAGE:
                 return
-            params["after_at"], params["after_id"] = rows[-1]["created_at"], rows[-1]["id"]
-            after = sql.SQL(" AND (created_at, id) > (%(after_at)s, %(after_id)s)")
+            after = " AND (created_at, id) > (?, ?)"
+            last = (rows[-1]["created_at"], rows[-1]["id"])
 
-    def stage_runs(self, doc_id: str) -> list[StageRun]:
-        rows = self._read(
-            "SELECT stage, worker, task_id, started, duration_ms, attempts, error, batch_id,"
-            " batch_size FROM stage_runs WHERE doc_id = %s ORDER BY started",
-            (doc_id,),
-        )
-        return [StageRun(**r) for r in rows]
 
-    def failed_documents(self) -> list[DocumentRecord]:
-        return list(self.iter_documents(Status.failed))
+@functools.lru_cache(maxsize=512)
+def _pg(query: str) -> str:
+    """A `?`-placeholder statement of the core in psycopg's `%s` style."""
+    return query.replace("%", "%%").replace("?", "%s")
 
-    def rejected_files(self) -> list[RejectedFileRecord]:
-        rows = self._read(
-            "SELECT source, stage, error, attempts, at FROM rejected_files ORDER BY at, id"
-        )
-        return [RejectedFileRecord(**r) for r in rows]
 
-    def stuck_documents(self, older_than_s: float) -> list[tuple[str, Status]]:
-        rows = self._read(
-            "SELECT id, status FROM documents WHERE status <> ALL(%s) AND updated_at < %s"
-            " ORDER BY updated_at",
-            ([Status.indexed.value, Status.failed.value], time.time() - older_than_s),
-        )
-        return [(r["id"], Status(r["status"])) for r in rows]
-
-    def indexed_since(self, since: float) -> int:
-        rows = self._read("SELECT count(*) AS n FROM documents WHERE indexed_at >= %s", (since,))
-        return int(rows[0]["n"])
+def _clean(params: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(_t(v) if isinstance(v, str) else v for v in params)
 
 
 def _words(text: str, limit: int) -> str:
@@ -787,23 +281,3 @@ def _t(value: str | None) -> Any:
     if value is None or "\x00" not in value:
         return value
     return value.replace("\x00", "\ufffd")
-
-
-def _record(row: dict[str, Any]) -> DocumentRecord:
-    return DocumentRecord(
-        id=row["id"],
-        content_hash=row["content_hash"],
-        source=row["source"],
-        format=row["format"],
-        status=Status(row["status"]),
-        trace_id=row["trace_id"],
-        stage=row["stage"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        raw=row["raw"],
-        article=Article.model_validate_json(row["article"]) if row["article"] else None,
-        mentions=[Mention(**m) for m in json.loads(row["mentions"])] if row["mentions"] else [],
-        tag_version=row["tag_version"],
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 import time
 from collections.abc import Iterator
 
@@ -175,6 +176,43 @@ def test_rejected_files_are_kept_with_their_reason(store: Store) -> None:
 def test_migrations_are_versioned_and_run_once(store: Store) -> None:
     version = store.migrate()
     assert version >= 1 and store.migrate() == version
+
+
+def test_documents_are_iterated_a_page_at_a_time_in_creation_order(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.modules[type(store).__module__], "PAGE", 3)
+    made = [add(store, f"doc {i}") for i in range(10)]
+    store.reset_to(made[4], Status.failed)
+
+    assert [d.id for d in store.iter_documents()] == made
+    assert [d.id for d in store.iter_documents(Status.failed)] == [made[4]]
+    assert [d.id for d in store.failed_documents()] == [made[4]]
+
+
+def test_find_ids_treats_like_wildcards_as_plain_text(store: Store) -> None:
+    doc_id = add(store, "some text")
+
+    assert store.find_ids(doc_id[:5]) == [doc_id]
+    assert store.find_ids("%") == [] and store.find_ids("_") == []
+    many = [doc_id, "missing", *(f"other-{i}" for i in range(1200))]  # more than one chunk
+    assert store.status_counts(many)["received"] == 1
+    assert set(store.status_counts([]).values()) == {0}
+
+
+def test_search_matches_hyphenated_and_dotted_terms_and_ranks_titles_first(store: Store) -> None:
+    ids = []
+    for title, body in [
+        ("Budget news", "The U.S. pays for more F-35 jets."),
+        ("F-35 deliveries", "Jets arrive."),
+    ]:
+        doc_id = add(store, title + body)
+        index(store, doc_id, title, [body], [])
+        ids.append(doc_id)
+
+    assert [h.id for h in store.search("F-35")] == [ids[1], ids[0]]
+    (hit,) = store.search("U.S. jets")
+    assert hit.id == ids[0] and "<mark>" in hit.snippet and hit.score >= 0
 
 
 # ---- every outcome is a compare-and-set on the run that owns the stage -----------------

@@ -15,7 +15,7 @@ import pytest
 from tasks.errors import StaleRun, StoreUnavailable
 from tasks.models import Article, Mention, RawArticle, Stage, Status
 from tasks.store import StageResult, open_store
-from tests.conftest import POSTGRES_URL
+from tests.unit.test_store import _postgres_url
 
 psycopg = pytest.importorskip("psycopg")
 postgres = pytest.importorskip("tasks.store.postgres")
@@ -26,12 +26,7 @@ THREADS = 8
 
 @pytest.fixture(scope="module")
 def url() -> str:
-    try:
-        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
-            pass
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
-    return POSTGRES_URL
+    return _postgres_url()
 
 
 @pytest.fixture
@@ -116,6 +111,26 @@ def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
     return results
 
 
+def tagged_stories(setup: Any, count: int, prefix: str) -> list[str]:
+    """Tagged documents all naming Fidan and Rubio (Ankara every other one), in varying order."""
+    ids = []
+    for i in range(count):
+        article, digest = raw(f"{prefix} {i}")
+        doc_id, _ = setup.add_document(article, digest, "trace", run(Stage.ingest))
+        setup.save_parsed(
+            doc_id,
+            Article(title=f"Story {i}", paragraphs=["Fidan met Rubio. Fidan spoke."]),
+            run(Stage.parse),
+        )
+        found = [mention("Fidan", 0, "Hakan Fidan"), mention("Fidan", 17, "Hakan Fidan")]
+        found.insert(i % 3, mention("Rubio", 10, "Marco Rubio"))  # varying lock order
+        if i % 2:
+            found.append(mention("Ankara", 30, "Ankara", "GPE"))
+        setup.save_tags(doc_id, found, "v1", run(Stage.tag))
+        ids.append(doc_id)
+    return ids
+
+
 def _add_in_child(url: str, schema: str, text: str, barrier: Any, out: Any) -> None:
     store = PostgresStore(url, schema=schema)
     article, digest = raw(text)
@@ -187,21 +202,7 @@ def test_a_forked_worker_gets_its_own_connections_and_leaves_the_parents_alone(s
 def test_concurrent_indexing_of_documents_sharing_entities_keeps_exact_counts(stores) -> None:
     setup = stores()
     setup.migrate()
-    ids = []
-    for i in range(THREADS):
-        article, digest = raw(f"story {i}")
-        doc_id, _ = setup.add_document(article, digest, "trace", run(Stage.ingest))
-        setup.save_parsed(
-            doc_id,
-            Article(title=f"Story {i}", paragraphs=["Fidan met Rubio. Fidan spoke."]),
-            run(Stage.parse),
-        )
-        found = [mention("Fidan", 0, "Hakan Fidan"), mention("Fidan", 17, "Hakan Fidan")]
-        found.insert(i % 3, mention("Rubio", 10, "Marco Rubio"))  # varying lock order
-        if i % 2:
-            found.append(mention("Ankara", 30, "Ankara", "GPE"))
-        setup.save_tags(doc_id, found, "v1", run(Stage.tag))
-        ids.append(doc_id)
+    ids = tagged_stories(setup, THREADS, "story")
     workers = [stores() for _ in range(THREADS)]
 
     def index_all() -> None:
@@ -367,51 +368,6 @@ def test_an_unreachable_server_is_retryable_and_never_shows_the_password() -> No
         assert "s3cret-pw" not in again.value.describe()
 
 
-def test_documents_are_iterated_in_batches_in_creation_order(stores, monkeypatch) -> None:
-    monkeypatch.setattr(postgres, "BATCH", 3)
-    store = stores()
-    store.migrate()
-    made = []
-    for i in range(10):
-        article, digest = raw(f"doc {i}")
-        made.append(store.add_document(article, digest, "trace", run(Stage.ingest))[0])
-    store.reset_to(made[4], Status.failed)
-
-    assert [d.id for d in store.iter_documents()] == made
-    assert [d.id for d in store.iter_documents(Status.failed)] == [made[4]]
-
-
-def test_find_ids_treats_like_wildcards_as_plain_text(stores) -> None:
-    store = stores()
-    store.migrate()
-    article, digest = raw("some text")
-    doc_id, _ = store.add_document(article, digest, "trace", run(Stage.ingest))
-
-    assert store.find_ids(doc_id[:5]) == [doc_id]
-    assert store.find_ids("%") == [] and store.find_ids("_") == []
-    assert store.status_counts([doc_id, "missing"])["received"] == 1
-
-
-def test_search_matches_hyphenated_and_dotted_terms_and_ranks_titles_first(stores) -> None:
-    store = stores()
-    store.migrate()
-    ids = []
-    for title, body in [
-        ("Budget news", "The U.S. pays for more F-35 jets."),
-        ("F-35 deliveries", "Jets arrive."),
-    ]:
-        article, digest = raw(title + body)
-        doc_id, _ = store.add_document(article, digest, "trace", run(Stage.ingest))
-        store.save_parsed(doc_id, Article(title=title, paragraphs=[body]), run(Stage.parse))
-        store.save_tags(doc_id, [], "v1", run(Stage.tag))
-        store.index_document(doc_id, run(Stage.index))
-        ids.append(doc_id)
-
-    assert [h.id for h in store.search("F-35")] == [ids[1], ids[0]]
-    (hit,) = store.search("U.S. jets")
-    assert hit.id == ids[0] and "<mark>" in hit.snippet
-
-
 # ---- batches: one transaction for many documents --------------------------------------
 
 
@@ -486,21 +442,7 @@ def test_two_batches_sharing_documents_written_in_opposite_orders_never_deadlock
 def test_concurrent_batches_of_documents_sharing_entities_keep_exact_counts(stores) -> None:
     setup = stores()
     setup.migrate()
-    ids = []
-    for i in range(THREADS * 4):
-        article, digest = raw(f"batched story {i}")
-        doc_id, _ = setup.add_document(article, digest, "trace", run(Stage.ingest))
-        setup.save_parsed(
-            doc_id,
-            Article(title=f"Story {i}", paragraphs=["Fidan met Rubio. Fidan spoke."]),
-            run(Stage.parse),
-        )
-        found = [mention("Fidan", 0, "Hakan Fidan"), mention("Fidan", 17, "Hakan Fidan")]
-        found.insert(i % 3, mention("Rubio", 10, "Marco Rubio"))  # varying entity order
-        if i % 2:
-            found.append(mention("Ankara", 30, "Ankara", "GPE"))
-        setup.save_tags(doc_id, found, "v1", run(Stage.tag))
-        ids.append(doc_id)
+    ids = tagged_stories(setup, THREADS * 4, "batched story")
     workers = [stores() for _ in range(THREADS)]
 
     def index_batch(i: int) -> int:

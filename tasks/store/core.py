@@ -1,0 +1,341 @@
+"""The one store core: every write of the Store protocol, once, for SQLite and PostgreSQL.
+
+`SQLStore` is written against `?` placeholders and a small dialect interface (the
+abstract methods below and in `tasks.store.reads.SQLReads`); `SQLiteStore` and
+`PostgresStore` supply only what differs between the two databases: connections,
+transactions and their errors, row locks, the full-text index, bulk inserts of
+mentions and entity counts, search SQL and migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar, Generic, TypeVar
+
+from tasks.errors import StaleRun
+from tasks.models import Article, Mention, RawArticle, Stage, Status
+from tasks.store.base import INPUT_STATUS, StageResult, entity_deltas, mention_rows
+from tasks.store.batch import BatchDialect, BatchScope, Deltas, WriteBatch
+from tasks.store.reads import SQLReads
+from tasks.store.rows import Result, article_of, mentions_of
+
+#: a write transaction's handle: a sqlite3.Connection or a psycopg cursor
+Tx = TypeVar("Tx")
+#: (entity id, canonical, label, surface text) of each mention, as `mention_rows` makes them
+MentionRows = list[tuple[str, str, str, str]]
+
+_INSERT_DOCUMENT = (
+    "INSERT INTO documents (id, content_hash, source, format, part, raw, status, trace_id,"
+    " created_at, updated_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
+_START_RUN = (
+    "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, attempts,"
+    " batch_id, batch_size) VALUES (?, ?, ?, ?, ?, 1, ?, ?)"
+    " ON CONFLICT (doc_id, stage) DO UPDATE SET"
+    " worker = excluded.worker, task_id = excluded.task_id,"
+    " started = excluded.started, duration_ms = NULL, error = NULL,"
+    " batch_id = excluded.batch_id, batch_size = excluded.batch_size,"
+    " attempts = r.attempts + 1 RETURNING attempts"
+)
+# Like a foreign key: a run of a document that does not exist is an error.
+_UPSERT_RUN = (
+    "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, duration_ms,"
+    " attempts, error, batch_id, batch_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (doc_id, stage) DO UPDATE SET worker = excluded.worker,"
+    " task_id = excluded.task_id, started = excluded.started,"
+    " duration_ms = excluded.duration_ms,"
+    " attempts = CASE WHEN r.attempts > excluded.attempts THEN r.attempts"
+    " ELSE excluded.attempts END,"
+    " error = excluded.error, batch_id = excluded.batch_id,"
+    " batch_size = excluded.batch_size"
+)
+_OWNER = (
+    "SELECT d.status, r.task_id FROM documents AS d LEFT JOIN stage_runs AS r"
+    " ON r.doc_id = d.id AND r.stage = ? WHERE d.id = ?"
+)
+_DONE = "stage = NULL, last_error = NULL, updated_at = ?"
+
+
+class SQLStore(SQLReads, Generic[Tx]):
+    """A Store over SQL: every behaviour once; the subclasses are the two dialects.
+
+    Writes on a document's stage are compare-and-set on the run that owns the stage
+    (`_advance`), inside `_write`: its own transaction, or a savepoint of the open batch.
+    """
+
+    url: str
+    #: "these two values differ", NULL being a value like any other
+    DISTINCT: ClassVar[str]
+
+    def __init__(self) -> None:
+        self._batches = BatchScope()
+
+    # ---- what each dialect supplies ----------------------------------------------
+    @abstractmethod
+    def migrate(self) -> int:
+        """Bring the schema up to date; returns the schema version."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def _transaction(self, durable: bool = True) -> AbstractContextManager[Tx]:
+        """One write transaction (durable=False: its commit may skip the log flush)."""
+
+    @abstractmethod
+    def _run(self, tx: Tx, sql: str, params: tuple[Any, ...] = ()) -> Result:
+        """Execute one `?`-placeholder statement inside `tx`."""
+
+    @abstractmethod
+    def _batch_dialect(self) -> BatchDialect: ...
+
+    @abstractmethod
+    def _lock_document(self, tx: Tx, doc_id: str) -> None:
+        """Hold the document's row until the commit (if the database locks rows)."""
+
+    @abstractmethod
+    def _write_mentions(
+        self, tx: Tx, doc_id: str, mentions: list[Mention], rows: MentionRows
+    ) -> None:
+        """Insert a document's mentions (its old ones are deleted already)."""
+
+    @abstractmethod
+    def _write_text(self, tx: Tx, doc_id: str, article: Article) -> None:
+        """Put the document's title and body in the full-text index, replacing its row."""
+
+    @abstractmethod
+    def _apply_entity_deltas(self, tx: Tx, deltas: Deltas) -> None:
+        """Entity count and alias changes, in entity id order."""
+
+    # ---- transactions --------------------------------------------------------------
+    def batch(self, doc_ids: Iterable[str]) -> AbstractContextManager[WriteBatch]:
+        """One transaction for these documents' writes (see `tasks.store.batch`)."""
+        return self._batches.open(self._batch_dialect(), doc_ids)
+
+    @contextmanager
+    def _write(self, doc_id: str | None = None, durable: bool = True) -> Iterator[Tx]:
+        """One write transaction, or one savepoint of the open batch's transaction."""
+        if self._batches.active is None:
+            with self._transaction(durable) as tx:
+                yield tx
+        else:
+            with self._batches.write(doc_id, durable) as tx:
+                yield tx
+
+    def _advance(
+        self,
+        tx: Tx,
+        doc_id: str,
+        stage: Stage,
+        run: StageResult,
+        assignments: str,
+        params: tuple[Any, ...],
+    ) -> None:
+        """UPDATE the document if `run` owns `stage` and it is in its input status.
+
+        Compare-and-set inside the caller's transaction. The row lock (where the database
+        has one) comes first, in the order `start_stage` takes its locks, so the UPDATE
+        sees any lease committed before it: the document must be in the stage's input
+        status and the stage's recorded run must be the caller's (or none recorded).
+        Otherwise StaleRun, and the transaction is rolled back: nothing changes.
+        """
+        self._lock_document(tx, doc_id)
+        cur = self._run(
+            tx,
+            f"UPDATE documents SET {assignments} WHERE id = ? AND status = ? AND NOT EXISTS"
+            " (SELECT 1 FROM stage_runs WHERE doc_id = ? AND stage = ?"
+            f" AND task_id {self.DISTINCT} ?)",
+            (*params, doc_id, INPUT_STATUS[stage].value, doc_id, str(stage), run.task_id),
+        )
+        if cur.rowcount == 1:
+            return
+        row = self._run(tx, _OWNER, (str(stage), doc_id)).fetchone()
+        if row is None:
+            raise self._not_found(doc_id)
+        raise StaleRun(doc_id, str(stage), run.task_id, row["task_id"], row["status"])
+
+    def _settle(
+        self,
+        doc_id: str,
+        stage: Stage,
+        run: StageResult,
+        assignments: str,
+        params: tuple[Any, ...],
+        *,
+        durable: bool,
+        then: Callable[[Tx], None] | None = None,
+    ) -> None:
+        """A stage's outcome: the document advances, `then` writes more, the run is kept."""
+        with self._write(doc_id, durable) as tx:
+            self._advance(tx, doc_id, stage, run, assignments, params)
+            if then is not None:
+                then(tx)
+            self._upsert_run(tx, doc_id, run)
+
+    def _upsert_run(self, tx: Tx, doc_id: str, run: StageResult) -> None:
+        self._run(
+            tx,
+            _UPSERT_RUN,
+            (
+                doc_id,
+                str(run.stage),
+                run.worker,
+                run.task_id,
+                run.started,
+                run.duration_ms,
+                run.attempts,
+                run.error,
+                run.batch_id,
+                run.batch_size,
+            ),
+        )
+
+    # ---- writes --------------------------------------------------------------------
+    def add_document(
+        self, raw: RawArticle, content_hash: str, trace_id: str, run: StageResult
+    ) -> tuple[str, bool]:
+        doc_id = content_hash[:16]
+        now = time.time()
+        row = (doc_id, content_hash, raw.source, raw.format, raw.part, raw.content)
+        # joins an open batch undeclared (a new document has no row to lock yet)
+        with self._write() as tx:
+            # A racing insert of the same content waits for the other to commit, then
+            # does nothing; the SELECT below then sees the winner's row.
+            inserted = self._run(
+                tx, _INSERT_DOCUMENT, (*row, Status.received.value, trace_id, now, now)
+            ).fetchone()
+            created = inserted is not None
+            if created:
+                self._upsert_run(tx, doc_id, run)
+            else:
+                existing = self._run(
+                    tx, "SELECT id FROM documents WHERE content_hash = ?", (content_hash,)
+                ).fetchone()
+                if existing is not None:
+                    doc_id = existing["id"]
+        return doc_id, created
+
+    def start_stage(self, doc_id: str, run: StageResult) -> int:
+        with self._write(doc_id, durable=False) as tx:
+            self._run(tx, "UPDATE documents SET updated_at = ? WHERE id = ?", (run.started, doc_id))
+            row = self._run(
+                tx,
+                _START_RUN,
+                (
+                    doc_id,
+                    str(run.stage),
+                    run.worker,
+                    run.task_id,
+                    run.started,
+                    run.batch_id,
+                    run.batch_size,
+                ),
+            ).fetchone()
+        return int(row["attempts"])
+
+    def save_parsed(self, doc_id: str, article: Article, run: StageResult) -> None:
+        self._settle(
+            doc_id,
+            Stage.parse,
+            run,
+            f"article = ?, title = ?, published = ?, status = ?, {_DONE}",
+            (
+                article.model_dump_json(),
+                article.title,
+                article.published,
+                Status.parsed.value,
+                time.time(),
+            ),
+            durable=False,
+        )
+
+    def save_tags(
+        self, doc_id: str, mentions: list[Mention], tag_version: str, run: StageResult
+    ) -> None:
+        payload = json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
+        self._settle(
+            doc_id,
+            Stage.tag,
+            run,
+            f"mentions = ?, tag_version = ?, status = ?, {_DONE}",
+            (payload, tag_version, Status.tagged.value, time.time()),
+            durable=False,
+        )
+
+    def index_document(self, doc_id: str, run: StageResult) -> None:
+        now = time.time()
+        # the status moves first: a run that does not own the stage stops there
+        self._settle(
+            doc_id,
+            Stage.index,
+            run,
+            f"status = ?, {_DONE}, indexed_at = coalesce(indexed_at, ?)",
+            (Status.indexed.value, now, now),
+            durable=False,
+            then=lambda tx: self._index(tx, doc_id),
+        )
+
+    def _index(self, tx: Tx, doc_id: str) -> None:
+        """Mentions, entity counts and the full-text row of a document now `indexed`."""
+        row = self._run(
+            tx, "SELECT article, mentions FROM documents WHERE id = ?", (doc_id,)
+        ).fetchone()
+        article = article_of(row["article"]) or Article()
+        mentions = mentions_of(row["mentions"])
+        new_rows = mention_rows(mentions)
+        old_rows = [
+            (r["entity_id"], r["canonical"], r["label"], r["text"])
+            for r in self._run(
+                tx,
+                "SELECT entity_id, canonical, label, text FROM mentions WHERE doc_id = ?",
+                (doc_id,),
+            ).fetchall()
+        ]
+        self._run(tx, "DELETE FROM mentions WHERE doc_id = ?", (doc_id,))
+        if mentions:
+            self._write_mentions(tx, doc_id, mentions, new_rows)
+        self._batches.entity_deltas(
+            tx, entity_deltas(old_rows, new_rows), self._apply_entity_deltas
+        )
+        self._write_text(tx, doc_id, article)
+
+    def mark_failed(self, doc_id: str, run: StageResult) -> None:
+        self._settle(
+            doc_id,
+            run.stage,
+            run,
+            "status = ?, stage = ?, last_error = ?, attempts = attempts + 1, updated_at = ?",
+            (Status.failed.value, str(run.stage), run.error, time.time()),
+            durable=True,
+        )
+
+    def record_attempt(self, doc_id: str, run: StageResult) -> None:
+        self._settle(
+            doc_id,
+            run.stage,
+            run,
+            "attempts = attempts + 1, last_error = ?, updated_at = ?",
+            (run.error, time.time()),
+            durable=False,
+        )
+
+    def reset_to(self, doc_id: str, status: Status) -> None:
+        with self._write(doc_id) as tx:
+            self._run(
+                tx,
+                "UPDATE documents SET status = ?, stage = NULL, updated_at = ? WHERE id = ?",
+                (Status(status).value, time.time(), doc_id),
+            )
+
+    def record_rejected(self, source: str, error: str, stage: str = "ingest") -> None:
+        with self._write() as tx:
+            self._run(
+                tx,
+                "INSERT INTO rejected_files (source, stage, error, at) VALUES (?, ?, ?, ?)",
+                (source, str(stage), error, time.time()),
+            )

@@ -1,0 +1,126 @@
+"""Rows as both stores return them, and the records they become (one mapping for both)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from pydantic import TypeAdapter
+
+from tasks.models import (
+    Article,
+    DocumentRecord,
+    EntityRow,
+    Mention,
+    RejectedFileRecord,
+    SearchHit,
+    StageRun,
+    Status,
+)
+
+#: a document's mentions column (JSON text in both stores), parsed in one go
+MENTIONS = TypeAdapter(list[Mention])
+
+#: the columns copied as they are into a DocumentRecord (status, article, mentions are read)
+_DOC_FIELDS = (
+    "id",
+    "content_hash",
+    "source",
+    "format",
+    "trace_id",
+    "stage",
+    "attempts",
+    "last_error",
+    "created_at",
+    "updated_at",
+    "raw",
+    "tag_version",
+)
+_STAGE_RUN_FIELDS = (
+    "stage",
+    "worker",
+    "task_id",
+    "started",
+    "duration_ms",
+    "attempts",
+    "error",
+    "batch_id",
+    "batch_size",
+)
+_REJECTED_FIELDS = ("source", "stage", "error", "attempts", "at")
+#: what `document_record`, `stage_run` and `rejected_file` read
+DOC_COLUMNS = ", ".join([*_DOC_FIELDS, "status", "article", "mentions"])
+STAGE_RUN_COLUMNS = ", ".join(_STAGE_RUN_FIELDS)
+REJECTED_COLUMNS = ", ".join(_REJECTED_FIELDS)
+
+
+class Row(Protocol):
+    """A row read by name: a sqlite3.Row or a psycopg dict row."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+class Result(Protocol):
+    """What executing one statement gives back: a sqlite3 or psycopg cursor."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> Sequence[Any]: ...
+
+
+def article_of(text: str | None) -> Article | None:
+    return Article.model_validate_json(text) if text else None
+
+
+def mentions_of(text: str | None) -> list[Mention]:
+    return MENTIONS.validate_json(text) if text else []
+
+
+def _pick(row: Row, names: Iterable[str]) -> dict[str, Any]:
+    return {name: row[name] for name in names}
+
+
+def document_record(row: Row) -> DocumentRecord:
+    return DocumentRecord(
+        **_pick(row, _DOC_FIELDS),
+        status=Status(row["status"]),
+        article=article_of(row["article"]),
+        mentions=mentions_of(row["mentions"]),
+    )
+
+
+def stage_run(row: Row) -> StageRun:
+    return StageRun(**_pick(row, _STAGE_RUN_FIELDS))
+
+
+def rejected_file(row: Row) -> RejectedFileRecord:
+    return RejectedFileRecord(**_pick(row, _REJECTED_FIELDS))
+
+
+def entity_row(row: Row) -> EntityRow:
+    """Aliases are a JSON text column in SQLite and a text[] in PostgreSQL."""
+    aliases = row["aliases"]
+    return EntityRow(
+        id=row["id"],
+        name=row["name"],
+        label=row["label"],
+        aliases=json.loads(aliases) if isinstance(aliases, str) else list(aliases),
+        documents=row["documents"],
+        mentions=row["mentions"],
+    )
+
+
+def search_hit(row: Row) -> SearchHit:
+    """A search row: id, title, score (higher is better), snippet, source, published."""
+    return SearchHit(
+        id=row["id"],
+        title=row["title"] or "",
+        score=round(float(row["score"]), 4),
+        snippet=row["snippet"] or "",
+        source=row["source"],
+        published=row["published"],
+    )
