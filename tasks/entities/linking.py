@@ -98,7 +98,9 @@ class Linker:
         name = form(surface)
         canonical = self.config.alias_for(name)
         if canonical is None and label == "PERSON":
-            canonical = self._full_name(name)
+            # `Erdogan` -> `Tayyip Erdogan` (the document's full name) -> the user's alias
+            full = self._full_name(name)
+            canonical = self.config.alias_for(full) or full
         if (
             canonical is None
             and label != "PERSON"

@@ -317,6 +317,19 @@ def test_user_aliases_merges_and_blocks_apply_at_tag_time() -> None:
     ]
 
 
+def test_a_surname_follows_its_full_name_to_the_users_alias() -> None:
+    text = "Tayyip Erdogan spoke in Ankara. Later Erdogan met envoys, and Erdoğan left."
+    config = EntityConfig(aliases={"tayyip erdogan": "Recep Tayyip Erdoğan"})
+    mentions = [
+        at(text, "Tayyip Erdogan", "PERSON"),
+        at(text, "Erdogan", "PERSON", nth=1),
+        at(text, "Erdoğan", "PERSON"),
+    ]
+    result = refine(text, mentions, config)
+    assert {m.entity_id for m in result} == {"PERSON:recep-tayyip-erdogan"}
+    assert [m.canonical for m in result] == ["Recep Tayyip Erdoğan"] * 3
+
+
 def test_mentions_outside_the_text_are_ignored_and_no_mentions_is_fine() -> None:
     text = "Nothing to see."
     assert refine(text, [Mention(text="x", label="ORG", start=40, end=45)]) == []
