@@ -148,10 +148,19 @@ class StageRun(BaseModel):
 
 
 class SearchHit(BaseModel):
+    """One document a search found (`tasks.store.search`)."""
+
     id: str
     title: str
-    score: float
-    snippet: str
+    score: float = Field(
+        description="relevance, higher first and above 0 (FTS5 bm25 or ts_rank, title "
+        "weighted above the body; 1.0 for every document of a listing)"
+    )
+    snippet: str = Field(
+        description="HTML-safe: one or two sentences of the text, HTML-escaped, with "
+        "<mark>...</mark> around the words the query matched (tasks.search.snippet); one "
+        "line, at most 300 characters of text"
+    )
     source: str = ""
     published: str | None = None
 

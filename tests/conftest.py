@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.broker import EmbeddedRedis
+from workers.broker import EmbeddedRedis, free_port
 from workers.stack import worker_command
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,6 +56,8 @@ def docflow_env(data_dir: Path, broker_url: str | None = None, **extra: str) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCFLOW_")}
     env["DOCFLOW_DATA_DIR"] = str(data_dir)
     env["DOCFLOW_LOG_FORMAT"] = "json"
+    # `docflow up` serves the web pages: never on a port the machine or another test holds
+    env["DOCFLOW_SERVE_PORT"] = str(free_port())
     if broker_url:
         env["DOCFLOW_BROKER_URL"] = broker_url
     env.update(extra)

@@ -17,9 +17,11 @@ if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; 
 else
   echo "services: PostgreSQL is not available; PostgreSQL tests will be skipped"
 fi
-if ! command -v chromium >/dev/null 2>&1 && [ "${CI:-}" = "true" ] && command -v apt-get >/dev/null 2>&1; then
+# Chromium (Debian's, with its driver) for the Flower and web page tests: installed when
+# missing and this user may install packages (root, as in CI); never a downloaded browser.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 \
-    && echo "services: installed chromium for the Flower page test" \
-    || echo "services: chromium unavailable; the Flower page test will be skipped"
+    && echo "services: installed chromium for the Flower and web page tests" \
+    || echo "services: chromium unavailable; the Flower and web page tests will be skipped"
 fi
 exit 0

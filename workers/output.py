@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -23,7 +24,11 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def highlight(snippet: str) -> str:
-    """Turn <mark>..</mark> into rich bold, escaping everything else."""
+    """A search snippet (HTML: escaped text, <mark> highlights) as rich markup."""
+    import html
+
     from rich.markup import escape
 
-    return escape(snippet).replace("<mark>", "[bold yellow]").replace("</mark>", "[/]")
+    pieces = re.split(r"(</?mark>)", snippet)
+    marks = {"<mark>": "[bold yellow]", "</mark>": "[/]"}
+    return "".join(marks.get(p) or escape(html.unescape(p)) for p in pieces)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import psutil
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tasks.errors import ConfigError
@@ -23,6 +23,8 @@ ENV_PREFIX = "DOCFLOW_"
 #: variables under this prefix belong to the test suite and tools, never to a setting
 #: (DOCFLOW_TEST_POSTGRES_URL, DOCFLOW_TEST_POISON, ...): never reported as unknown
 EXEMPT_PREFIX = "DOCFLOW_TEST_"
+#: the shortest DOCFLOW_WRITE_TOKEN accepted (a guessable token guards nothing)
+MIN_TOKEN_CHARS = 16
 
 
 class Settings(BaseSettings):
@@ -92,6 +94,16 @@ class Settings(BaseSettings):
     flower_address: str | None = Field(
         default=None, description="Flower's interface; unset = 127.0.0.1, 0.0.0.0 with basic auth"
     )
+    serve_host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="interface `docflow serve` listens on; beyond 127.0.0.1 needs write_token",
+    )
+    serve_port: int = Field(default=8000, ge=1, le=65535, description="`docflow serve` port")
+    write_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token for writes over HTTP (upload, retry, entity rules)",
+    )
 
     @field_validator("broker_url")
     @classmethod
@@ -120,6 +132,18 @@ class Settings(BaseSettings):
         if value and ":" not in value:
             raise ValueError("must be user:password")
         return value or None
+
+    @field_validator("write_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < MIN_TOKEN_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_TOKEN_CHARS} characters (make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        return value
 
     # ---- derived paths -------------------------------------------------
     @property

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -16,17 +15,12 @@ from tasks.models import (
     Mention,
     RawArticle,
     RejectedFileRecord,
-    SearchHit,
     Stage,
     StageRun,
     Status,
 )
+from tasks.search.request import SearchPage, SearchRequest
 from tasks.store.batch import WriteBatch
-
-HIGHLIGHT_OPEN = "<mark>"
-HIGHLIGHT_CLOSE = "</mark>"
-MAX_QUERY_CHARS = 1000
-MAX_QUERY_TERMS = 32
 
 #: the status a document must be in for a stage to run on it (and to record its outcome)
 INPUT_STATUS: dict[Stage, Status] = {
@@ -127,9 +121,13 @@ class Store(Protocol):
     def status_counts(self, ids: list[str]) -> dict[str, int]:
         """Documents per status among these ids."""
 
-    def search(
-        self, query: str, *, entity: str | None = None, label: str | None = None, limit: int = 10
-    ) -> list[SearchHit]: ...
+    def search_page(self, request: SearchRequest) -> SearchPage:
+        """One page of a search: hits, total and facets (see `tasks.store.search`).
+
+        Raises QuerySyntaxError for a query that cannot be read."""
+
+    def entity(self, key: str) -> EntityRow | None:
+        """An entity by id, canonical name or alias (any case, accents optional)."""
 
     def entities(self, *, label: str | None = None, limit: int = 50) -> list[EntityRow]: ...
 
@@ -147,25 +145,6 @@ class Store(Protocol):
 
 
 # ---- helpers shared by the backends ---------------------------------------------
-
-_TERM = re.compile(r'"([^"]*)"|(\S+)')
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def query_terms(query: str) -> list[str]:
-    """Split a user query into phrases: quoted text stays together, operators become words.
-
-    The result never contains query-language syntax, so it cannot break or inject into
-    FTS5 or tsquery: each phrase is a run of plain words that the backend quotes itself.
-    """
-    phrases: list[str] = []
-    for quoted, bare in _TERM.findall(query[:MAX_QUERY_CHARS]):
-        words = _WORD.findall(quoted if quoted else bare)
-        if words:
-            phrases.append(" ".join(words))
-        if len(phrases) >= MAX_QUERY_TERMS:
-            break
-    return phrases
 
 
 def entity_deltas(

@@ -18,10 +18,11 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from tasks.errors import StaleRun
 from tasks.models import Article, Mention, RawArticle, Stage, Status
+from tasks.search.fields import entity_keys, search_fields
 from tasks.store.base import INPUT_STATUS, StageResult, entity_deltas, mention_rows
 from tasks.store.batch import BatchDialect, BatchScope, Deltas, WriteBatch
 from tasks.store.reads import SQLReads
-from tasks.store.rows import Result, article_of, mentions_of
+from tasks.store.rows import ENTITY_COLUMNS, Result, article_of, entity_row, mentions_of
 
 #: a write transaction's handle: a sqlite3.Connection or a psycopg cursor
 Tx = TypeVar("Tx")
@@ -59,6 +60,10 @@ _OWNER = (
     " ON r.doc_id = d.id AND r.stage = ? WHERE d.id = ?"
 )
 _DONE = "stage = NULL, last_error = NULL, updated_at = ?"
+#: the columns search filters on, as `tasks.search.fields.search_fields` gives them
+_SEARCH_FIELDS = "published_day = ?, dateline_place = ?, dateline_key = ?, language = ?"
+#: documents read at a time by a migration's Python step
+_FILL_PAGE = 500
 
 
 class SQLStore(SQLReads, Generic[Tx]):
@@ -71,6 +76,8 @@ class SQLStore(SQLReads, Generic[Tx]):
     url: str
     #: "these two values differ", NULL being a value like any other
     DISTINCT: ClassVar[str]
+    #: the schema version that added the search columns (filled by `_fill_search_fields`)
+    SEARCH_FIELDS_VERSION: ClassVar[int]
 
     def __init__(self) -> None:
         self._batches = BatchScope()
@@ -111,6 +118,44 @@ class SQLStore(SQLReads, Generic[Tx]):
     @abstractmethod
     def _apply_entity_deltas(self, tx: Tx, deltas: Deltas) -> None:
         """Entity count and alias changes, in entity id order."""
+
+    # ---- migrations ------------------------------------------------------------------
+    def _after_script(self, tx: Tx, version: int) -> None:
+        """The Python part of a migration, in its transaction, after its SQL script."""
+        if version == self.SEARCH_FIELDS_VERSION:
+            self._fill_search_fields(tx)
+
+    def _fill_search_fields(self, tx: Tx) -> None:
+        """Search columns, full-text rows and entity keys of rows written before them,
+        by the code that writes them for new rows (`save_parsed`, `_write_text`)."""
+        after = ""
+        while True:
+            rows = self._run(
+                tx,
+                "SELECT id, status, article FROM documents WHERE article IS NOT NULL"
+                " AND id > ? ORDER BY id LIMIT ?",
+                (after, _FILL_PAGE),
+            ).fetchall()
+            for row in rows:
+                article = article_of(row["article"]) or Article()
+                self._run(
+                    tx,
+                    f"UPDATE documents SET {_SEARCH_FIELDS} WHERE id = ?",
+                    (*search_fields(article), row["id"]),
+                )
+                if row["status"] == Status.indexed.value:
+                    self._write_text(tx, row["id"], article)
+                    self._write_doc_entities(tx, row["id"])
+            if len(rows) < _FILL_PAGE:
+                break
+            after = rows[-1]["id"]
+        entities = self._run(tx, f"SELECT {ENTITY_COLUMNS} FROM entities").fetchall()
+        for entity in map(entity_row, entities):
+            self._run(
+                tx,
+                "UPDATE entities SET keys = ? WHERE id = ?",
+                (entity_keys(entity.name, entity.aliases), entity.id),
+            )
 
     # ---- transactions --------------------------------------------------------------
     def batch(self, doc_ids: Iterable[str]) -> AbstractContextManager[WriteBatch]:
@@ -243,11 +288,12 @@ class SQLStore(SQLReads, Generic[Tx]):
             doc_id,
             Stage.parse,
             run,
-            f"article = ?, title = ?, published = ?, status = ?, {_DONE}",
+            f"article = ?, title = ?, published = ?, {_SEARCH_FIELDS}, status = ?, {_DONE}",
             (
                 article.model_dump_json(),
                 article.title,
                 article.published,
+                *search_fields(article),
                 Status.parsed.value,
                 time.time(),
             ),
@@ -303,6 +349,17 @@ class SQLStore(SQLReads, Generic[Tx]):
             tx, entity_deltas(old_rows, new_rows), self._apply_entity_deltas
         )
         self._write_text(tx, doc_id, article)
+        self._write_doc_entities(tx, doc_id)
+
+    def _write_doc_entities(self, tx: Tx, doc_id: str) -> None:
+        """Each entity of the document once (what the entity and label facets count)."""
+        self._run(tx, "DELETE FROM doc_entities WHERE doc_id = ?", (doc_id,))
+        self._run(
+            tx,
+            "INSERT INTO doc_entities (doc_id, entity_id, label) SELECT doc_id, entity_id,"
+            " min(label) FROM mentions WHERE doc_id = ? GROUP BY doc_id, entity_id",
+            (doc_id,),
+        )
 
     def mark_failed(self, doc_id: str, run: StageResult) -> None:
         self._settle(

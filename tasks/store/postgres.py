@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,25 +19,25 @@ from psycopg.rows import dict_row
 
 from tasks.masking import mask_url
 from tasks.models import Article, Mention
-from tasks.store.base import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN
+from tasks.search.fields import KEY_SEP, entity_keys, meta_text
+from tasks.search.query import Query, plain_words, to_tsquery
 from tasks.store.batch import BatchDialect, Deltas
 from tasks.store.core import MentionRows, SQLStore
 from tasks.store.dialects import PostgresBatch
 from tasks.store.migrations import migration_scripts
 from tasks.store.postgres_pool import PostgresConnection
-from tasks.store.reads import Filter
 from tasks.store.rows import DOC_COLUMNS, Row
+from tasks.store.search import FTS_COPIED, Match
 
 #: documents fetched at a time by iter_documents (by key: no connection held between)
 PAGE = 200
-TS_CONFIG = "english"
-HEADLINE_OPTIONS = (
-    f'StartSel="{HIGHLIGHT_OPEN}", StopSel="{HIGHLIGHT_CLOSE}", MaxWords=35, MinWords=15,'
-    ' MaxFragments=2, FragmentDelimiter=" … "'
-)
+#: no stemming, no stop words: the words indexed are the folded words a query sees
+TS_CONFIG = "simple"
+#: ts_rank weights of D, C (dateline, the article's own id), B (body), A (title)
+RANK_WEIGHTS = "{0.1, 0.5, 0.1, 1.0}"
 MAX_TITLE_WORDS_CHARS = 16_384
 MAX_BODY_WORDS_CHARS = 262_144
-_WORD = re.compile(r"\w+", re.UNICODE)  # the word split of tasks.store.base.query_terms
+MAX_META_WORDS_CHARS = 1_024
 
 PgCursor = Cursor[dict[str, Any]]
 
@@ -49,8 +48,10 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
     """The store at scale. One small connection pool per process, created lazily after fork."""
 
     DISTINCT = "IS DISTINCT FROM"
-    SAME_TEXT = "lower({}) = lower(?)"
     BYTEWISE = 'COLLATE "C"'
+    CONTAINS = "strpos({0}, {1}) > 0"
+    FTS_JOIN = "f.doc_id = x.id"
+    SEARCH_FIELDS_VERSION = 3
 
     def __init__(self, url: str, schema: str = "public") -> None:
         PostgresConnection.__init__(self, url, schema)
@@ -110,6 +111,7 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
                 if version <= current:
                     continue
                 cur.execute(script.encode("utf-8"))
+                self._after_script(cur, version)
                 cur.execute(
                     "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)",
                     (version, time.time()),
@@ -143,20 +145,24 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
         )
 
     def _write_text(self, tx: PgCursor, doc_id: str, article: Article) -> None:
+        """The text as stored (for snippets), a tsvector of its folded words, and what
+        search filters on, copied from the document (`save_parsed` wrote it)."""
+        weighted = " || ".join(
+            f"setweight(to_tsvector('{TS_CONFIG}', %s), '{weight}')" for weight in "ABC"
+        )
+        copied = ", ".join(f"{c} = excluded.{c}" for c in FTS_COPIED.split(", "))
         tx.execute(
-            "INSERT INTO documents_fts (doc_id, title, body, tsv) VALUES (%s, %s, %s,"
-            " setweight(to_tsvector(%s::regconfig, %s), 'A')"
-            " || setweight(to_tsvector(%s::regconfig, %s), 'B'))"
-            " ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title,"
+            f"INSERT INTO documents_fts (doc_id, {FTS_COPIED}, title, body, tsv)"
+            f" SELECT id, {FTS_COPIED}, %s, %s, {weighted} FROM documents WHERE id = %s"
+            f" ON CONFLICT (doc_id) DO UPDATE SET {copied}, title = excluded.title,"
             " body = excluded.body, tsv = excluded.tsv",
             (
-                doc_id,
                 _t(article.title),
                 _t(article.body),
-                TS_CONFIG,
                 _words(article.title, MAX_TITLE_WORDS_CHARS),
-                TS_CONFIG,
                 _words(article.body, MAX_BODY_WORDS_CHARS),
+                _words(meta_text(article), MAX_META_WORDS_CHARS),
+                doc_id,
             ),
         )
 
@@ -169,8 +175,11 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
             if d_mentions == 0 and d_docs == 0 and not forms:
                 continue
             if name:
-                aliases = json.dumps(sorted({_t(f) for f in forms if f != name}))
-                upserts.append((_t(eid), _t(name), label, aliases, d_docs, d_mentions))
+                aliases = sorted({_t(f) for f in forms if f != name})
+                keys = _t(entity_keys(name, aliases))
+                upserts.append(
+                    (_t(eid), _t(name), label, json.dumps(aliases), keys, d_docs, d_mentions)
+                )
             else:  # only in the old mentions: the row exists, its name stays
                 updates.append((d_docs, d_mentions, _t(eid)))
         if upserts:
@@ -178,18 +187,23 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
             # because a text[][] cannot hold rows of different lengths
             columns = list(zip(*upserts, strict=True))
             tx.execute(
-                "INSERT INTO entities AS e (id, name, label, aliases, documents, mentions)"
-                " SELECT u.id, u.name, u.label,"
+                "INSERT INTO entities AS e (id, name, label, aliases, keys, documents,"
+                " mentions) SELECT u.id, u.name, u.label,"
                 " ARRAY(SELECT jsonb_array_elements_text(u.aliases::jsonb)),"
-                " u.documents, u.mentions"
-                " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::integer[],"
-                " %s::integer[]) WITH ORDINALITY"
-                " AS u (id, name, label, aliases, documents, mentions, n) ORDER BY u.n"
+                " u.keys, u.documents, u.mentions"
+                " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+                " %s::integer[], %s::integer[]) WITH ORDINALITY"
+                " AS u (id, name, label, aliases, keys, documents, mentions, n) ORDER BY u.n"
                 " ON CONFLICT (id) DO UPDATE SET documents = e.documents + excluded.documents,"
                 " mentions = e.mentions + excluded.mentions,"
                 ' aliases = ARRAY(SELECT a FROM (SELECT DISTINCT a COLLATE "C" AS a'
-                " FROM unnest(e.aliases || excluded.aliases) AS u (a)) AS s ORDER BY a)",
-                [list(c) for c in columns],
+                " FROM unnest(e.aliases || excluded.aliases) AS u (a)) AS s ORDER BY a),"
+                # the folded names of both, once each (tasks.search.fields.entity_keys)
+                " keys = CASE WHEN e.keys = excluded.keys THEN e.keys ELSE"
+                " (SELECT %s || string_agg(k, %s ORDER BY k) || %s FROM (SELECT DISTINCT"
+                ' k COLLATE "C" AS k FROM unnest(string_to_array(e.keys || excluded.keys, %s))'
+                " AS u (k) WHERE k <> '') AS s) END",
+                [*(list(c) for c in columns), KEY_SEP, KEY_SEP, KEY_SEP, KEY_SEP],
             )
         if updates:
             tx.executemany(
@@ -208,37 +222,16 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
         if ids:
             yield f"{column} = ANY(?)", (list(ids),)
 
-    def _search_sql(
-        self, phrases: list[str], mentions: Filter | None, limit: int
-    ) -> tuple[str, tuple[Any, ...]]:
-        """Phrases are plain words that phraseto_tsquery quotes itself: no tsquery syntax."""
-        where: list[str] = []
-        params: list[Any] = []
-        after: tuple[Any, ...] = ()
-        if phrases:
-            tsquery = " && ".join(["phraseto_tsquery(?::regconfig, ?)"] * len(phrases))
-            params.extend(v for phrase in phrases for v in (TS_CONFIG, phrase))
-            where.append("f.tsv @@ q.q")
-            score = "ts_rank_cd(f.tsv, q.q)"
-            snippet = "ts_headline(?::regconfig, h.body, q.q, ?)"
-            after = (TS_CONFIG, HEADLINE_OPTIONS)
-        else:
-            tsquery, score, snippet = "NULL::tsquery", "0.0::real", "substr(h.body, 1, 160)"
-        if mentions is not None:
-            cond = f"m.doc_id = f.doc_id AND {mentions[0]}"
-            where.append(f"EXISTS (SELECT 1 FROM mentions AS m WHERE {cond})")
-            params.extend(mentions[1])
-        query = (
-            f"WITH q AS (SELECT {tsquery} AS q),"
-            f" h AS (SELECT f.doc_id, f.title, f.body, {score} AS score"
-            f" FROM documents_fts AS f CROSS JOIN q WHERE {' AND '.join(where)}"
-            " ORDER BY score DESC, f.doc_id LIMIT ?)"
-            f" SELECT h.doc_id AS id, h.title, h.score, {snippet} AS snippet,"
-            " d.source, d.published"
-            " FROM h JOIN documents AS d ON d.id = h.doc_id CROSS JOIN q"
-            " ORDER BY h.score DESC, h.doc_id"
+    def _match(self, query: Query) -> Match:
+        """tsquery over the folded words; ts_rank (title above all) on the words looked for
+        (a query with -excluded words would rank every hit near 0)."""
+        wanted = Query(query.clauses)
+        return Match(
+            f"documents_fts AS d CROSS JOIN to_tsquery('{TS_CONFIG}', ?) AS q"
+            f" CROSS JOIN to_tsquery('{TS_CONFIG}', ?) AS r WHERE d.tsv @@ q",
+            f"ts_rank('{RANK_WEIGHTS}', d.tsv, r)",
+            (to_tsquery(query), to_tsquery(wanted)),
         )
-        return query, (*params, limit, *after)
 
     def _document_rows(self, where: str, params: tuple[Any, ...]) -> Iterator[Row]:
         """Fetched in pages by key (created_at, id): no connection is held in between."""
@@ -268,12 +261,13 @@ def _clean(params: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _words(text: str, limit: int) -> str:
-    """The words of a text as query_terms() splits queries, space-joined, cut to a length.
+    """The folded words of a text as queries see them (`plain_words`), cut to a length.
 
-    PostgreSQL's own parser reads "F-35" as "F" and "-35"; splitting both sides alike keeps
-    indexed text and phrases in step. The cut keeps a tsvector under its 1 MB limit.
+    PostgreSQL's own parser reads "F-35" as "F" and "-35"; indexing the words the query
+    language splits keeps indexed text and queries in step. The cut keeps a tsvector
+    under its 1 MB limit.
     """
-    return " ".join(_WORD.findall(text[: limit * 2]))[:limit]
+    return plain_words(text[: limit * 2])[:limit]
 
 
 def _t(value: str | None) -> Any:

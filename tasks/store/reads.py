@@ -3,38 +3,29 @@
 from __future__ import annotations
 
 import time
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from abc import abstractmethod
+from collections.abc import Iterator
+from typing import Any
 
 from tasks.errors import DocumentNotFound
-from tasks.models import DocumentRecord, EntityRow, RejectedFileRecord, SearchHit, StageRun, Status
-from tasks.store.base import query_terms
+from tasks.models import DocumentRecord, EntityRow, RejectedFileRecord, StageRun, Status
 from tasks.store.rows import (
     DOC_COLUMNS,
+    ENTITY_COLUMNS,
     REJECTED_COLUMNS,
     STAGE_RUN_COLUMNS,
     Row,
     document_record,
     entity_row,
     rejected_file,
-    search_hit,
     stage_run,
 )
-
-#: a condition on `mentions` columns and its parameters, for search
-Filter = tuple[str, tuple[Any, ...]]
-
-MAX_SEARCH_LIMIT = 1000
+from tasks.store.search import SQLSearch
 
 
-class SQLReads(ABC):
-    """Every read of a store, written against `?` placeholders and a few dialect hooks."""
-
-    #: a case-insensitive comparison of the column `{}` with one parameter
-    SAME_TEXT: ClassVar[str]
-    #: the collation that orders text byte by byte (as SQLite's BINARY does)
-    BYTEWISE: ClassVar[str]
+class SQLReads(SQLSearch):
+    """Every read of a store, written against `?` placeholders and a few dialect hooks
+    (search: `tasks.store.search`)."""
 
     # ---- what each dialect supplies ----------------------------------------------
     @property
@@ -43,18 +34,8 @@ class SQLReads(ABC):
         """The store as messages name it (a file, or a URL without its password)."""
 
     @abstractmethod
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> Sequence[Row]:
-        """All rows of one query, outside any write transaction."""
-
-    @abstractmethod
     def _ids_in(self, column: str, ids: list[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
         """Conditions `column` is one of `ids`, with their parameters; none for no ids."""
-
-    @abstractmethod
-    def _search_sql(
-        self, phrases: list[str], mentions: Filter | None, limit: int
-    ) -> tuple[str, tuple[Any, ...]]:
-        """The search query: id, title, score (higher first), snippet, source, published."""
 
     @abstractmethod
     def _document_rows(self, where: str, params: tuple[Any, ...]) -> Iterator[Row]:
@@ -93,31 +74,8 @@ class SQLReads(ABC):
                 out[row["status"]] += int(row["n"])
         return out
 
-    def search(
-        self, query: str, *, entity: str | None = None, label: str | None = None, limit: int = 10
-    ) -> list[SearchHit]:
-        phrases = query_terms(query)
-        if not phrases and not entity and not label:
-            return []
-        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
-        sql, params = self._search_sql(phrases, self._mention_filter(entity, label), limit)
-        return [search_hit(r) for r in self._read(sql, params)]
-
-    def _mention_filter(self, entity: str | None, label: str | None) -> Filter | None:
-        """Mentions of this entity (canonical name or surface text, any case) and label."""
-        conds: list[str] = []
-        params: list[Any] = []
-        if entity:
-            same = self.SAME_TEXT
-            conds.append(f"({same.format('canonical')} OR {same.format('text')})")
-            params.extend([entity, entity])
-        if label:
-            conds.append("label = ?")
-            params.append(label.upper())
-        return (" AND ".join(conds), tuple(params)) if conds else None
-
     def entities(self, *, label: str | None = None, limit: int = 50) -> list[EntityRow]:
-        sql = "SELECT id, name, label, aliases, documents, mentions FROM entities"
+        sql = f"SELECT {ENTITY_COLUMNS} FROM entities"
         params: tuple[Any, ...] = ()
         if label:
             sql += " WHERE label = ?"

@@ -14,7 +14,6 @@ from tasks.models import (
     EntityRow,
     Mention,
     RejectedFileRecord,
-    SearchHit,
     StageRun,
     Status,
 )
@@ -53,6 +52,8 @@ _REJECTED_FIELDS = ("source", "stage", "error", "attempts", "at")
 DOC_COLUMNS = ", ".join([*_DOC_FIELDS, "status", "article", "mentions"])
 STAGE_RUN_COLUMNS = ", ".join(_STAGE_RUN_FIELDS)
 REJECTED_COLUMNS = ", ".join(_REJECTED_FIELDS)
+#: what `entity_row` reads
+ENTITY_COLUMNS = "id, name, label, aliases, documents, mentions"
 
 
 class Row(Protocol):
@@ -111,16 +112,4 @@ def entity_row(row: Row) -> EntityRow:
         aliases=json.loads(aliases) if isinstance(aliases, str) else list(aliases),
         documents=row["documents"],
         mentions=row["mentions"],
-    )
-
-
-def search_hit(row: Row) -> SearchHit:
-    """A search row: id, title, score (higher is better), snippet, source, published."""
-    return SearchHit(
-        id=row["id"],
-        title=row["title"] or "",
-        score=round(float(row["score"]), 4),
-        snippet=row["snippet"] or "",
-        source=row["source"],
-        published=row["published"],
     )

@@ -15,13 +15,14 @@ from typing import Any
 
 from tasks.errors import ConfigError, StoreUnavailable
 from tasks.models import Article, Mention
-from tasks.store.base import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN
+from tasks.search.fields import entity_keys, meta_text
+from tasks.search.query import Query, to_fts5
 from tasks.store.batch import BatchDialect, Deltas
 from tasks.store.core import MentionRows, SQLStore
 from tasks.store.dialects import SQLiteBatch
 from tasks.store.migrations import migration_scripts
-from tasks.store.reads import Filter
 from tasks.store.rows import DOC_COLUMNS, Row
+from tasks.store.search import FTS_COPIED, Match
 from tasks.store.sqlite_errors import RETRIED, cannot_write, stuck_connection
 from tasks.store.url import StoreURL
 
@@ -30,15 +31,19 @@ BUSY_TIMEOUT_MS = 30_000
 CHUNK = 500
 #: documents fetched at a time by iter_documents
 PAGE = 200
-_SNIPPET = f"snippet(documents_fts, 2, '{HIGHLIGHT_OPEN}', '{HIGHLIGHT_CLOSE}', '…', 16)"
+#: bm25 weights of the full-text columns: doc_id and the 6 of FTS_COPIED (not indexed),
+#: title, body, meta (the dateline and the article's own id); negated: higher is better
+_SCORE = "-bm25(documents_fts, 0, 0, 0, 0, 0, 0, 0, 10.0, 1.0, 5.0)"
 
 
 class SQLiteStore(SQLStore[sqlite3.Connection]):
     """The default store. Connections are opened lazily, one per process (fork-safe)."""
 
     DISTINCT = "IS NOT"
-    SAME_TEXT = "{} = ? COLLATE NOCASE"
     BYTEWISE = "COLLATE BINARY"
+    CONTAINS = "instr({0}, {1}) > 0"
+    FTS_JOIN = "f.rowid = x.rowid"
+    SEARCH_FIELDS_VERSION = 4
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -175,6 +180,7 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             with self._write() as tx:
                 for statement in _statements(sql):
                     tx.execute(statement)
+                self._after_script(tx, version)
                 tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
             current = version
         return current
@@ -196,39 +202,43 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         )
 
     def _write_text(self, tx: sqlite3.Connection, doc_id: str, article: Article) -> None:
-        """The full-text row shares the document's rowid: replaced by key, no index scan."""
+        """The full-text row shares the document's rowid: replaced by key, no index scan.
+        It copies what search filters on from the document (`save_parsed` wrote it)."""
         tx.execute(
             "DELETE FROM documents_fts WHERE rowid = (SELECT rowid FROM documents WHERE id = ?)",
             (doc_id,),
         )
         tx.execute(
-            "INSERT INTO documents_fts (rowid, doc_id, title, body)"
-            " SELECT rowid, id, ?, ? FROM documents WHERE id = ?",
-            (article.title, article.body, doc_id),
+            f"INSERT INTO documents_fts (rowid, doc_id, {FTS_COPIED}, title, body, meta)"
+            f" SELECT rowid, id, {FTS_COPIED}, ?, ?, ? FROM documents WHERE id = ?",
+            (article.title, article.body, meta_text(article), doc_id),
         )
 
     def _apply_entity_deltas(self, tx: sqlite3.Connection, deltas: Deltas) -> None:
         """Count and alias changes for every entity of a document, in a few statements."""
-        known: dict[str, str] = {}
+        known: dict[str, tuple[str, str]] = {}
         for cond, params in self._ids_in("id", list(deltas)):
-            known.update(tx.execute(f"SELECT id, aliases FROM entities WHERE {cond}", params))
+            for row in tx.execute(f"SELECT id, name, aliases FROM entities WHERE {cond}", params):
+                known[row["id"]] = (row["name"], row["aliases"])
         inserts, counts, renamed = [], [], []
         for eid, (name, label, d_mentions, d_docs, forms) in deltas.items():
             new_forms = {f for f in forms if f != name} if name else set()
             if eid not in known:
                 if d_mentions > 0:
-                    aliases = json.dumps(sorted(new_forms), ensure_ascii=False)
-                    inserts.append((eid, name, label, aliases, d_docs, d_mentions))
+                    aliases = sorted(new_forms)
+                    keys = entity_keys(name, aliases)
+                    inserts.append((eid, name, label, _json(aliases), keys, d_docs, d_mentions))
                 continue
-            old = set(json.loads(known[eid]))
+            old = set(json.loads(known[eid][1]))
             if new_forms <= old:
                 counts.append((d_docs, d_mentions, eid))
             else:
-                aliases = json.dumps(sorted(old | new_forms), ensure_ascii=False)
-                renamed.append((d_docs, d_mentions, aliases, eid))
+                aliases = sorted(old | new_forms)
+                keys = entity_keys(known[eid][0], aliases)
+                renamed.append((d_docs, d_mentions, _json(aliases), keys, eid))
         tx.executemany(
-            "INSERT INTO entities (id, name, label, aliases, documents, mentions)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO entities (id, name, label, aliases, keys, documents, mentions)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             inserts,
         )
         tx.executemany(
@@ -237,7 +247,7 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         )
         tx.executemany(
             "UPDATE entities SET documents = documents + ?, mentions = mentions + ?,"
-            " aliases = ? WHERE id = ?",
+            " aliases = ?, keys = ? WHERE id = ?",
             renamed,
         )
         gone = [eid for eid, delta in deltas.items() if delta[2] < 0]
@@ -250,26 +260,13 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             chunk = tuple(ids[i : i + CHUNK])
             yield f"{column} IN ({','.join('?' * len(chunk))})", chunk
 
-    def _search_sql(
-        self, phrases: list[str], mentions: Filter | None, limit: int
-    ) -> tuple[str, tuple[Any, ...]]:
-        where: list[str] = []
-        params: list[Any] = []
-        if phrases:
-            where.append("documents_fts MATCH ?")
-            params.append(" ".join('"' + p.replace('"', '""') + '"' for p in phrases))
-        if mentions is not None:
-            where.append(f"f.doc_id IN (SELECT doc_id FROM mentions WHERE {mentions[0]})")
-            params.extend(mentions[1])
-        score = "-bm25(documents_fts, 0.0, 10.0, 1.0)" if phrases else "0.0"
-        snippet = _SNIPPET if phrases else "substr(f.body, 1, 160)"
-        sql = (
-            f"SELECT f.doc_id AS id, f.title AS title, {score} AS score, {snippet} AS snippet,"
-            " d.source AS source, d.published AS published"
-            " FROM documents_fts AS f JOIN documents AS d ON d.id = f.doc_id"
-            f" WHERE {' AND '.join(where)} ORDER BY score DESC LIMIT ?"
+    def _match(self, query: Query) -> Match:
+        """FTS5 finds the full-text rows; bm25 ranks them."""
+        return Match(
+            "documents_fts AS d WHERE documents_fts MATCH ?",
+            _SCORE,
+            (to_fts5(query),),
         )
-        return sql, (*params, limit)
 
     def _document_rows(self, where: str, params: tuple[Any, ...]) -> Iterator[Row]:
         """One cursor, fetched a page at a time."""
@@ -278,6 +275,10 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         )
         while page := cursor.fetchmany(PAGE):
             yield from page
+
+
+def _json(aliases: list[str]) -> str:
+    return json.dumps(aliases, ensure_ascii=False)
 
 
 def _statements(sql: str) -> list[str]:

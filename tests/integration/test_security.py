@@ -17,6 +17,7 @@ from kombu import Connection, Exchange, Producer
 from tasks.ingest import content_hash
 from tasks.models import RawArticle, Stage
 from tasks.parse import parse_article
+from tasks.search.request import SearchRequest
 from tasks.store import StageResult, Store, open_store
 from tests.conftest import POSTGRES_URL, docflow, docflow_env, wait_until
 from tests.fixtures.cluster import (
@@ -227,23 +228,25 @@ ARTICLES = {
     "oslo.txt": "Oslo ferry fares cut\n\nOSLO\n\nNorway cut ferry fares on the Oslo fjord "
     "on Monday, the transport ministry said.\n",
 }
+#: refused with a message and a hint (exit 2), never an engine error or a silent nothing
+REFUSED = "refused"
 #: hostile query -> the sources it must find (None: any result, as long as nothing breaks)
-QUERIES: dict[str, set[str] | None] = {
-    '"Lisbon port': {"lisbon.txt"},
+QUERIES: dict[str, set[str] | str | None] = {
+    '"Lisbon port': REFUSED,  # an unclosed quote
     "Lisbon)": {"lisbon.txt"},
-    "((Lisbon": {"lisbon.txt"},
+    "((Lisbon": REFUSED,  # parentheses are no syntax
     "Lisbon NEAR/3 port": None,
-    "Lisbon OR 1=1": set(),
+    "Lisbon OR 1=1": {"lisbon.txt"},
     "'; DROP TABLE documents; --": set(),
     "title:Lisbon": None,
     "Lis*": None,
-    "-Lisbon": {"lisbon.txt"},
+    "-Lisbon": REFUSED,  # nothing to look for
     "NOT Oslo AND port": None,
     "^Oslo": {"oslo.txt"},
-    "Oslo & !ferry | port <-> (fjord:*) <2> fares": None,
+    "Oslo & !ferry | port <-> (fjord:*) <2> fares": REFUSED,
     "\\' \\\" \\\\ ; {title body}:": set(),
-    "": set(),
-    "Oslo " * 6000: {"oslo.txt"},
+    "": {"lisbon.txt", "oslo.txt"},  # an empty query lists every document
+    "Oslo " * 6000: REFUSED,  # too long to read
 }
 
 
@@ -275,14 +278,18 @@ def search_all(env: dict[str, str]) -> dict[str, tuple[int, str, str]]:
 def check_search(env: dict[str, str], store: Store) -> None:
     before = store.counts()
     for query, (code, out, err) in search_all(env).items():
-        assert code == 0 and "Traceback" not in err, (query[:60], err[-500:])
-        hits = json.loads(out)
-        assert isinstance(hits, list)
         wanted = QUERIES[query]
+        assert "Traceback" not in err, (query[:60], err[-500:])
+        if wanted == REFUSED:
+            assert code == 2 and "docflow: error:" in err, (query[:60], code, out, err[-500:])
+            continue
+        assert code == 0, (query[:60], err[-500:])
+        hits = json.loads(out)["hits"]
         if wanted is not None:
             assert {h["source"] for h in hits} == wanted, (query[:60], hits)
     assert store.counts() == before and before["indexed"] == 2
-    assert [h.source for h in store.search("Lisbon")] == ["lisbon.txt"]
+    found = store.search_page(SearchRequest(q="Lisbon")).hits
+    assert [h.source for h in found] == ["lisbon.txt"]
 
 
 def test_hostile_search_queries_never_break_or_inject_into_sqlite_fts5(data_dir) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tasks.models import RawArticle, Stage, Status
+from tasks.search.request import SearchRequest
 from tasks.store import StageResult, Store, open_store
 from tasks.tag import Tagger
 from tests.unit.tripwire import tripwired_tagger
@@ -98,7 +99,7 @@ def test_a_batch_is_parsed_tagged_and_indexed_with_one_model_call(store, real_ta
         doc = store.get_document(doc_id)
         assert doc.status is Status.indexed
         assert {m.text for m in doc.mentions} >= {"Hakan Fidan", "Marco Rubio"}
-    assert store.search("Fidan", limit=20) and len(store.search("Fidan", limit=20)) == 8
+    assert store.search_page(SearchRequest(q="Fidan", per_page=20)).total == 8
 
 
 def test_each_document_keeps_its_own_stage_runs_under_its_own_task_ids(store, real_tagger) -> None:

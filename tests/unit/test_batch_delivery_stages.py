@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tasks.models import Stage, Status
+from tasks.search.request import SearchRequest
 from tasks.store import Store
 from tests.unit.test_batch_delivery import (
     CountingTagger,
@@ -77,7 +78,7 @@ def test_a_tag_batch_tags_with_one_model_call_and_indexes_inline(store, real_tag
             assert run.task_id == member_task_id("tag-1", doc_id, stage)
             assert (run.batch_id, run.batch_size, run.error) == ("tag-1", 6, None)
         assert runs["parse"].batch_id == "parse-1"  # each stage names the batch it ran in
-    assert len(store.search("Fidan", limit=20)) == 6
+    assert store.search_page(SearchRequest(q="Fidan", per_page=20)).total == 6
 
 
 def test_a_tag_only_worker_leaves_each_document_tagged_for_the_index_workers(
@@ -89,7 +90,7 @@ def test_a_tag_only_worker_leaves_each_document_tagged_for_the_index_workers(
         outcome = ended[doc_id].outcome
         assert isinstance(outcome, Done) and outcome.doc.status is Status.tagged
         assert store.get_document(doc_id).status is Status.tagged
-        assert not store.search("Fidan", limit=20)
+        assert not store.search_page(SearchRequest(q="Fidan", per_page=20)).hits
 
 
 def test_an_index_batch_writes_every_document_in_one_transaction(

@@ -14,6 +14,7 @@ import pytest
 
 from tasks.errors import StaleRun, StoreUnavailable
 from tasks.models import Article, Mention, RawArticle, Stage, Status
+from tasks.search.request import SearchRequest
 from tasks.store import StageResult, open_store
 from tests.unit.test_store import _postgres_url
 
@@ -253,7 +254,7 @@ def test_the_same_document_indexed_by_several_workers_at_once_counts_once(stores
     assert sorted(outcomes) == ["indexed"] + ["stale"] * (THREADS - 1)
     ((name, documents, mentions),) = [(e.name, e.documents, e.mentions) for e in setup.entities()]
     assert (name, documents, mentions) == ("Hakan Fidan", 1, 2)
-    assert [h.id for h in setup.search("Fidan")] == [doc_id]
+    assert [h.id for h in setup.search_page(SearchRequest(q="Fidan")).hits] == [doc_id]
 
 
 def test_a_stale_failure_racing_a_new_lease_never_lands_beside_the_new_runs_outcome(

@@ -289,7 +289,7 @@ def test_a_store_on_a_full_disk_waits_and_recovers_once_space_is_freed(
     watcher = make_watcher(layout, store, clock)
     watcher.start(observe=False)
     filler = small_disk / "filler"
-    with filler.open("wb") as f, pytest.raises(OSError):
+    with filler.open("wb", buffering=0) as f, pytest.raises(OSError):
         while True:  # until the disk is full
             f.write(b"\0" * 65536)
             f.flush()

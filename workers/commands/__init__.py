@@ -5,6 +5,8 @@ This module holds what several command modules share; a command module imports n
 
 from __future__ import annotations
 
+import sys
+
 from tasks.errors import ConfigError, DocumentNotFound
 from tasks.store import Store, open_store
 from workers.logging import configure_logging
@@ -81,11 +83,17 @@ def require_broker(settings: Settings) -> str:
     return url
 
 
+def serve_command() -> list[str]:
+    """The command line of a `docflow serve` child process (`docflow up` starts one)."""
+    return [sys.executable, "-c", "from workers.cli import main; main()", "serve"]
+
+
 __all__ = [
     "check_store_location",
     "point_app_at",
     "require_broker",
     "resolve_id",
+    "serve_command",
     "setup",
     "store_for",
 ]

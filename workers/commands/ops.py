@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tasks.models import Stage, Status
+from tasks.store import Store
 from workers.cli_app import app
 from workers.commands import point_app_at, require_broker, resolve_id, setup, store_for
 from workers.output import console, print_json
@@ -18,6 +19,21 @@ BEFORE: dict[Stage, Status] = {
     Stage.tag: Status.parsed,
     Stage.index: Status.tagged,
 }
+
+
+def retry_document(store: Store, doc_id: str) -> Stage | None:
+    """Send a failed document again from the stage that failed (the Celery app must point
+    at the broker); None, and nothing done, if it is not failed. `docflow retry` and the
+    web server's retry both call this."""
+    from workers.publish import enqueue_chain
+
+    doc = store.get_document(doc_id)
+    if doc.status is not Status.failed:
+        return None
+    stage = Stage(doc.stage) if doc.stage in BEFORE else Stage.parse
+    store.reset_to(doc_id, BEFORE[stage])
+    enqueue_chain(doc_id, doc.trace_id, stage)
+    return stage
 
 
 @app.command()
@@ -64,8 +80,6 @@ def retry(
     json_out: JsonOpt = False,
 ) -> None:
     """Run failed documents again from the stage that failed."""
-    from workers.publish import enqueue_chain
-
     if not ids and not all_failed:
         raise typer.BadParameter("give document ids or --all-failed")
     settings = setup()
@@ -78,13 +92,11 @@ def retry(
     )
     sent = []
     for doc_id in targets:
-        doc = store.get_document(doc_id)
-        if doc.status is not Status.failed:
-            console.print(f"{doc_id}: {doc.status.value}, not failed; left alone")
+        stage = retry_document(store, doc_id)
+        if stage is None:
+            status = store.get_document(doc_id).status.value
+            console.print(f"{doc_id}: {status}, not failed; left alone")
             continue
-        stage = Stage(doc.stage) if doc.stage in BEFORE else Stage.parse
-        store.reset_to(doc_id, BEFORE[stage])
-        enqueue_chain(doc_id, doc.trace_id, stage)
         sent.append({"id": doc_id, "from_stage": stage.value})
     if json_out:
         print_json(sent)

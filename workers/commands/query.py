@@ -4,45 +4,107 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 
 from tasks.models import DocumentRecord, Status
+from tasks.search.request import MAX_PAGE, MAX_PER_PAGE, SearchRequest
 from workers.cli_app import app
 from workers.commands import resolve_id, setup, store_for
-from workers.output import console, highlight, print_json
+from workers.output import console, fail, highlight, print_json
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help='words or "quoted phrases"; all must match')],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='words (all must match), "a phrase", a OR b, -excluded, prefix*; '
+            "empty: list documents (newest first)"
+        ),
+    ] = "",
     entity: Annotated[
-        str | None, typer.Option("--entity", "-e", help="only documents mentioning this entity")
+        str | None,
+        typer.Option(
+            "--entity", "-e", help="only documents mentioning this entity (id, name or alias)"
+        ),
     ] = None,
     label: Annotated[
         str | None,
         typer.Option("--label", "-l", help="only documents with an entity of this label"),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10,
-    json_out: JsonOpt = False,
+    date_from: Annotated[
+        datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="published on or after this day"),
+    ] = None,
+    date_to: Annotated[
+        datetime | None,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="published on or before this day"),
+    ] = None,
+    dateline: Annotated[
+        str | None, typer.Option("--dateline", help="the dateline's place, e.g. Brasilia")
+    ] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="language code, e.g. en")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="text, markdown, html or json")
+    ] = None,
+    status: Annotated[
+        Status | None,
+        typer.Option("--status", help="with an empty query: list documents in this status"),
+    ] = None,
+    page: Annotated[int, typer.Option("--page", min=1, max=MAX_PAGE)] = 1,
+    per_page: Annotated[
+        int, typer.Option("--per-page", "--limit", "-n", min=1, max=MAX_PER_PAGE)
+    ] = 10,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="print the page as JSON: hits, total and facets")
+    ] = False,
 ) -> None:
-    """Full-text search, best hits first, with highlighted snippets."""
+    """Full-text search: best hits first, with highlighted snippets, a page at a time."""
+    try:
+        request = SearchRequest.model_validate(
+            {
+                "q": query,
+                "entity": entity,
+                "label": label,
+                "date_from": date_from and date_from.date(),
+                "date_to": date_to and date_to.date(),
+                "dateline": dateline,
+                "lang": lang,
+                "format": fmt,
+                "status": status,
+                "page": page,
+                "per_page": per_page,
+                "facets": json_out,
+            }
+        )
+    except ValidationError as exc:
+        fail("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
+        return
     store = store_for(setup(logs=False), read_only=True)
-    hits = store.search(query, entity=entity, label=label, limit=limit)
+    result = store.search_page(request)
     if json_out:
-        print_json([h.model_dump() for h in hits])
+        print_json(result.model_dump(mode="json"))
         return
-    if not hits:
-        console.print("no documents match")
+    if not result.hits:
+        more = f" on page {page}: there are {result.total}" if result.total else ""
+        console.print(f"no documents match{more}")
         return
-    for hit in hits:
-        console.print(f"[bold]{hit.id}[/]  {escape(hit.title)}  [dim]score {hit.score:.2f}[/]")
-        console.print("   " + highlight(hit.snippet.replace("\n", " ")))
+    first = request.offset + 1
+    console.print(
+        f"hits {first}-{first + len(result.hits) - 1} of {result.total}"
+        f"  [dim](page {page} of {result.pages})[/]"
+    )
+    for hit in result.hits:
+        console.print(f"[bold]{hit.id}[/]  {escape(hit.title)}  [dim]score {hit.score:.3g}[/]")
+        console.print("   " + highlight(hit.snippet))
 
 
 def export_record(doc: DocumentRecord) -> dict[str, Any]:

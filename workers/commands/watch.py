@@ -18,7 +18,7 @@ import typer
 from tasks.errors import BrokerUnavailable, ConfigError
 from tasks.masking import mask_url
 from workers.cli_app import app
-from workers.commands import require_broker, setup, store_for
+from workers.commands import require_broker, serve_command, setup, store_for
 from workers.output import console, err_console
 from workers.settings import Settings
 
@@ -98,13 +98,26 @@ def watch_command(folder: Path) -> list[str]:
     return [sys.executable, "-c", "from workers.cli import main; main()", "watch", str(folder)]
 
 
-def _port_free(port: int) -> bool:
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((host, port))
         except OSError:
             return False
     return True
+
+
+def _check_serve(settings: Settings) -> None:
+    """The web server's interface and port, checked before anything starts."""
+    from workers.web.security import check_bind
+
+    check_bind(settings, settings.serve_host)
+    if not _port_free(settings.serve_port, settings.serve_host):
+        raise ConfigError(
+            f"DOCFLOW_SERVE_PORT: port {settings.serve_port} on {settings.serve_host} is "
+            "already in use",
+            hint="set DOCFLOW_SERVE_PORT to another port, or pass --no-serve",
+        )
 
 
 def _counts_line(settings: Settings, store: Any) -> str:
@@ -146,12 +159,17 @@ def up(
             "--flower-port", min=1, max=65535, help="Flower's port (default: DOCFLOW_FLOWER_PORT)"
         ),
     ] = None,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="do not start the web pages and API")
+    ] = False,
 ) -> None:
-    """The whole local stack in one command: broker, workers, watcher, Flower.
+    """The whole local stack in one command: broker, workers, watcher, Flower, web pages.
 
     Starts an embedded Redis (unless DOCFLOW_BROKER_URL is set), N worker
-    processes, a watcher on the inbox and Flower on 127.0.0.1; restarts any
-    of them that dies, and shows live counts on a terminal.
+    processes, a watcher on the inbox, Flower on 127.0.0.1 and `docflow serve`
+    (the web pages and API, on DOCFLOW_SERVE_HOST:DOCFLOW_SERVE_PORT,
+    127.0.0.1:8000 by default); restarts any of them that dies, and shows live
+    counts on a terminal.
 
     While it runs, every other docflow command on the same data dir (status,
     search, ingest, run, failed, export, ...) uses this stack with no extra
@@ -178,6 +196,8 @@ def up(
             f"--flower-port: port {port} on 127.0.0.1 is already in use",
             hint="pick another with --flower-port, or pass --no-flower",
         )
+    if not no_serve:
+        _check_serve(settings)
     store = store_for(settings)
 
     stop = threading.Event()
@@ -188,6 +208,8 @@ def up(
         stack.add_child("watcher", watch_command(folder), env)
         if not no_flower:
             stack.add_child("flower", flower_command(settings, port), env)
+        if not no_serve:
+            stack.add_child("web", serve_command(), env)
         lines = [
             f"[bold]docflow is up[/] on {escape(str(settings.data_path))}",
             f"  drop files into  [bold]{escape(str(folder))}[/]",
@@ -196,6 +218,9 @@ def up(
         ]
         if not no_flower:
             lines.append(f"  Flower           http://127.0.0.1:{port}/")
+        if not no_serve:
+            web = f"http://{settings.serve_host}:{settings.serve_port}/"
+            lines.append(f"  web pages, API   {escape(web)}")
         lines += [
             f"  logs             {escape(str(settings.data_path / 'logs'))}",
             "  stop with Ctrl-C",

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tasks.search.request import SearchRequest
 from tasks.store import Store
 from workers.tools.bench.config import BenchConfig, DropFile, Say, percentile, rounded
 from workers.tools.bench.corpus_files import drop, prepare_files, search_queries
+from workers.tools.bench.search import time_searches
 from workers.tools.corpus import LENGTHS, generate_article
 
 
@@ -25,7 +27,7 @@ class Trickle:
 
 
 def trickle(store: Store, inbox: Path, cfg: BenchConfig, say: Say) -> Trickle:
-    """Drop `cfg.trickle` probe files one at a time, each waited for until `store.search`
+    """Drop `cfg.trickle` probe files one at a time, each waited for until search
     finds its unique word: drop-to-searchable latency at low load."""
     out = Trickle()
     if cfg.trickle <= 0:
@@ -43,7 +45,7 @@ def trickle(store: Store, inbox: Path, cfg: BenchConfig, say: Say) -> Trickle:
         out.drops[item.name] = dropped
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if store.search(token, limit=1):
+            if store.search_page(SearchRequest(q=token, per_page=1, facets=False)).hits:
                 found = time.time()
                 latencies.append(found - dropped)
                 out.found.update(dict.fromkeys(item.doc_ids, found))
@@ -62,22 +64,8 @@ def trickle(store: Store, inbox: Path, cfg: BenchConfig, say: Say) -> Trickle:
 
 
 def search_figures(store: Store, texts: list[str], cfg: BenchConfig, say: Say) -> dict[str, Any]:
-    """Search latency of `cfg.queries` realistic queries from the texts (none: no figures)."""
+    """Search latency (with facets) of `cfg.queries` realistic queries from the texts."""
     queries = search_queries(texts, cfg.queries, cfg.seed)
-    if not queries:
-        return {}
-    say(f"search: {len(queries)} queries")
-    store.search(queries[0])
-    timings: list[float] = []
-    hits = 0
-    for query in queries:
-        began = time.perf_counter()
-        found = store.search(query, limit=10)
-        timings.append((time.perf_counter() - began) * 1000)
-        hits += len(found)
-    return {
-        "search_p50_ms": rounded(percentile(timings, 50), 2),
-        "search_p95_ms": rounded(percentile(timings, 95), 2),
-        "search_queries": len(queries),
-        "search_hits_mean": rounded(hits / len(queries), 1),
-    }
+    if queries:
+        say(f"search: {len(queries)} queries")
+    return time_searches(store, queries)
