@@ -6,7 +6,6 @@ import base64
 import json
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from tasks.store import open_store
 from tests.conftest import SEED, WorkerProcess, docflow, docflow_env, wait_until
+from tests.fixtures.browser import headless_chromium
 from tests.integration.observing import FlowerProcess, get, json_lines
 from workers.broker import EmbeddedRedis, free_port
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 AUTH = "admin:flower-hunter2"
 STAGES = ("docflow.parse", "docflow.tag", "docflow.index")
-CHROMIUM = Path("/usr/bin/chromium")
+
 BRUSSELS = (
     "# EU ministers meet in Brussels\n\nBRUSSELS\n\nForeign ministers of the European "
     "Union met in Brussels on Monday to discuss sanctions on Russia, officials said.\n"
@@ -192,34 +192,11 @@ def test_flowers_metrics_carry_the_series_the_grafana_dashboard_uses(stack: Stac
 
 
 def test_flowers_pages_render_our_workers_and_tasks_in_headless_chromium(stack: Stack) -> None:
-    if not CHROMIUM.exists() or shutil.which("chromedriver") is None:
-        pytest.skip(
-            "needs /usr/bin/chromium and chromedriver "
-            "(apt-get install chromium chromium-driver; tests/services.sh does it in CI)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     # Given a headless Chromium and Flower behind basic auth
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="chromium-", dir=stack.tmp)
-    options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver = headless_chromium(stack.tmp, size="1400,1000")
     user_url = stack.auth_flower.url.replace("http://", f"http://{AUTH}@")
     try:
         body = lambda d: d.find_element(By.TAG_NAME, "body").text  # noqa: E731

@@ -15,13 +15,11 @@ from tests.integration.web_support import (
     BRASILIA,
     SCRIPT,
     Corpus,
-    dispose,
-    fill,
-    test_store,
+    filled_backend,
 )
 from workers.broker import EmbeddedRedis, queue_depths
 from workers.settings import Settings
-from workers.web import create_app
+from workers.web.app import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -38,20 +36,10 @@ class Web:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def web(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
     tmp = tmp_path_factory.mktemp(f"web-{request.param}")
-    redis = EmbeddedRedis(tmp / "redis", persist=False)
-    redis.start()
-    data = tmp / "data"
-    data.mkdir()
-    store = test_store(request.param, data)
-    try:
-        corpus = fill(store)
-        settings = Settings(data_dir=data, broker_url=redis.url)
-        app = create_app(settings, store=store)
+    with filled_backend(request.param, tmp) as b:
+        app = create_app(Settings(data_dir=b.data, broker_url=b.redis.url), store=b.store)
         with TestClient(app, base_url="http://127.0.0.1:8000", client=("127.0.0.1", 5000)) as c:
-            yield Web(c, store, corpus, redis, data)
-    finally:
-        dispose(store)
-        redis.stop()
+            yield Web(c, b.store, b.corpus, b.redis, b.data)
 
 
 def test_a_document_answers_with_its_article_entity_offsets_and_stage_runs(web: Web) -> None:

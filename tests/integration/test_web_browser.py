@@ -7,10 +7,8 @@ Set DOCFLOW_TEST_SCREENSHOTS=docs/screenshots to refresh the README's screenshot
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,11 +19,12 @@ import pytest
 
 from tasks.store import Store, open_store
 from tests.conftest import REPO, WorkerProcess, docflow_env, wait_until
+from tests.fixtures.browser import headless_chromium
 from tests.integration.web_support import Corpus, fill
 from workers.broker import EmbeddedRedis, free_port
 
 pytestmark = pytest.mark.integration
-CHROMIUM = Path("/usr/bin/chromium")
+
 UPLOAD = (
     "Harbour cranes idle in Rotterdam\n\nROTTERDAM\n\nDock workers in Rotterdam stopped "
     "the zeppelinfrost cranes on Tuesday, the port authority said.\n"
@@ -91,29 +90,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Any]:
-    if not CHROMIUM.exists() or shutil.which("chromedriver") is None:
-        pytest.skip(
-            "needs /usr/bin/chromium and chromedriver "
-            "(apt-get install chromium chromium-driver; tests/services.sh does it in CI)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-', dir=site.tmp)}")
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver = headless_chromium(site.tmp)
     try:
         yield driver
     finally:
@@ -134,12 +111,17 @@ def all_css(driver: Any, selector: str) -> list[Any]:
 
 def follow(driver: Any, element: Any) -> None:
     """Click a link or button and wait until the next page has replaced this one."""
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = css(driver, "html")
+    # a mark on this page's window: gone once another document has loaded (a stale-element
+    # wait can race Chromium's own node bookkeeping and fail with an inspector error)
+    driver.execute_script("window.__docflowOld = true")
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(
+        lambda d: d.execute_script(
+            "return window.__docflowOld === undefined && document.readyState === 'complete'"
+        )
+    )
 
 
 def hit_ids(driver: Any) -> list[str]:

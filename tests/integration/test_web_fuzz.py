@@ -11,10 +11,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.integration.web_support import dispose, fill, test_store
-from workers.broker import EmbeddedRedis
+from tests.integration.web_support import filled_backend
 from workers.settings import Settings
-from workers.web import create_app
+from workers.web.app import create_app
 
 pytestmark = pytest.mark.integration
 TOKEN = "fuzz-token-0123456789abcdef"
@@ -27,21 +26,12 @@ def web_schema(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[schemathesis.BaseSchema]:
     tmp: Path = tmp_path_factory.mktemp(f"fuzz-{request.param}")
-    redis = EmbeddedRedis(tmp / "redis", persist=False)
-    redis.start()
-    data = tmp / "data"
-    data.mkdir()
-    store = test_store(request.param, data)
-    try:
-        fill(store)
+    with filled_backend(request.param, tmp) as b:
         app = create_app(
-            Settings(data_dir=data, broker_url=redis.url, write_token=TOKEN, max_file_mb=0.05),
-            store=store,
+            Settings(data_dir=b.data, broker_url=b.redis.url, write_token=TOKEN, max_file_mb=0.05),
+            store=b.store,
         )
         yield schemathesis.openapi.from_asgi("/api/openapi.json", app)
-    finally:
-        dispose(store)
-        redis.stop()
 
 
 def fuzz(operation: schemathesis.APIOperation) -> int:

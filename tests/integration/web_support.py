@@ -3,8 +3,10 @@ the real pipeline functions (intake, parse, spaCy tagging, index) into a real st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from tasks.ingest import ingest_file
 from tasks.models import Mention, Stage
 from tasks.store import StageResult, Store, open_store
 from tests.conftest import POSTGRES_URL, REPO, SEED
+from workers.broker import EmbeddedRedis
 
 PARSE_DATA = REPO / "tests" / "data" / "parse"
 #: an article with a dateline and its own id, as the JSON format carries them
@@ -129,3 +132,32 @@ def fill(store: Store) -> Corpus:
         ),
     )
     return Corpus(seed, brasilia, rates, uk, hostile_id, failed_id)
+
+
+@dataclass
+class Backend:
+    """A filled store of one kind, its data dir and a private Redis beside it."""
+
+    store: Store
+    corpus: Corpus
+    redis: EmbeddedRedis
+    data: Path
+
+
+@contextlib.contextmanager
+def filled_backend(kind: str, tmp: Path) -> Iterator[Backend]:
+    """`fill` a fresh store of `kind` under `tmp`, with a private Redis; both go at the end."""
+    redis = EmbeddedRedis(tmp / "redis", persist=False)
+    redis.start()
+    data = tmp / "data"
+    data.mkdir()
+    try:
+        store = test_store(kind, data)
+    except BaseException:
+        redis.stop()
+        raise
+    try:
+        yield Backend(store, fill(store), redis, data)
+    finally:
+        dispose(store)
+        redis.stop()

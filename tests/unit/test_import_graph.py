@@ -25,13 +25,7 @@ def _names(paths: list[Path]) -> list[str]:
     )
 
 
-MODULES = _names(
-    [
-        *WORKERS.glob("*.py"),
-        *(WORKERS / "commands").glob("*.py"),
-        *(WORKERS / "tools").rglob("*.py"),
-    ]
-)
+MODULES = _names(list(WORKERS.rglob("*.py")))
 TASK_MODULES = _names(list(TASKS.rglob("*.py")))
 
 

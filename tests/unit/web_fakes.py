@@ -22,7 +22,7 @@ from tasks.models import (
 )
 from tasks.search.request import FacetCount, SearchPage, SearchRequest
 from workers.settings import Settings
-from workers.web import create_app
+from workers.web.app import create_app
 
 SCRIPT = "<script>alert(1)</script>"
 TITLE = f"Talks on {SCRIPT} & more"

@@ -36,7 +36,7 @@ def serve(
     import structlog
     import uvicorn
 
-    from workers.web import create_app
+    from workers.web.app import create_app
     from workers.web.security import check_bind
 
     settings = setup()

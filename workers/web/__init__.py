@@ -6,11 +6,6 @@ Modules, one idea each: `app` (the factory), `state` (settings, store, templates
 `views` (what a document or entity page shows, shared by API and pages), `actions`
 (upload, retry, entity rules: the CLI's own code paths), `uploads` (receiving a file
 safely), `render` (escaping and inline highlighting), `pages`/`pages_ops` (HTML routes),
-`errors` (one error shape for users).
+`errors` (one error shape for users). Import the factory from `workers.web.app`: this
+package module imports nothing, so its modules can import each other without a circle.
 """
-
-from __future__ import annotations
-
-from workers.web.app import create_app
-
-__all__ = ["create_app"]

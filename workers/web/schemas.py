@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tasks.models import Article, EntityRow, Mention, SearchHit, StageRun, Status
+from tasks.models import DocumentRecord, EntityRow, Mention, SearchHit, StageRun
 from tasks.search.request import FacetCount
 
 
@@ -17,21 +17,12 @@ class ErrorOut(BaseModel):
     hint: str = ""
 
 
-class DocumentOut(BaseModel):
-    """A document: its article, its entity mentions (offsets into `text`) and stage runs."""
+class DocumentOut(DocumentRecord):
+    """A document: the store's record, its entity mentions (offsets into `text`) and stage
+    runs; the raw file text and the store's `mentions` field are not served."""
 
-    id: str
-    status: Status
-    source: str
-    format: str
-    stage: str | None = None
-    attempts: int = 0
-    last_error: str | None = None
-    trace_id: str
-    created_at: float
-    updated_at: float
-    tag_version: str | None = None
-    article: Article | None = None
+    raw: str = Field(default="", exclude=True)
+    mentions: list[Mention] = Field(default_factory=list, exclude=True)
     text: str = Field(default="", description="the text mention offsets refer to")
     entities: list[Mention] = Field(default_factory=list)
     stage_runs: list[StageRun] = Field(default_factory=list)

@@ -22,18 +22,7 @@ def document_view(store: Store, ident: str) -> DocumentOut:
     """A document by id or unique id prefix (DocumentNotFound otherwise)."""
     doc = store.get_document(resolve_id(store, ident))
     return DocumentOut(
-        id=doc.id,
-        status=doc.status,
-        source=doc.source,
-        format=doc.format,
-        stage=doc.stage,
-        attempts=doc.attempts,
-        last_error=doc.last_error,
-        trace_id=doc.trace_id,
-        created_at=doc.created_at,
-        updated_at=doc.updated_at,
-        tag_version=doc.tag_version,
-        article=doc.article,
+        **doc.model_dump(exclude={"raw", "mentions"}),
         text=doc.article.text if doc.article else "",
         entities=sorted(doc.mentions, key=lambda m: (m.start, m.end)),
         stage_runs=store.stage_runs(doc.id),
