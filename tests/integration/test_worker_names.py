@@ -8,6 +8,7 @@ document waits for the hard-time-limit lease. Real workers on a private redis-se
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 import pytest
@@ -89,16 +90,17 @@ def test_two_default_named_workers_sigkill_one_mid_batch_its_document_is_resent_
     run = docflow_background(env, run_log, "run", str(folder), "--no-workers", "--json")
     db = data_dir / "docflow.db"
     try:
-        assert wait_until(
-            lambda: db.exists() and len(done_events([beta.log()], "tag")) >= 5,
-            timeout=90,
-            every=0.2,
-        ), beta.log()[-3000:]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(
-            stage == "tag" for _, stage in unfinished_runs(db, beta_node)
-        ):
-            time.sleep(0.005)
+
+        def beta_is_tagging() -> bool:
+            try:
+                runs = unfinished_runs(db, beta_node) if db.exists() else []
+            except sqlite3.OperationalError:  # the schema is not there yet
+                return False
+            return any(stage == "tag" for _, stage in runs)
+
+        # Any moment beta holds a tag run is mid-batch; poll finely so the kill lands
+        # inside one (a batch takes seconds), not after beta's last batch has committed.
+        assert wait_until(beta_is_tagging, timeout=120, every=0.005), beta.log()[-3000:]
         kill_group(beta.proc)
         killed = time.time()
         lost = {doc for doc, _ in unfinished_runs(db, beta_node)}
