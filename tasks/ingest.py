@@ -222,35 +222,33 @@ def _int_or_text(digits: str) -> int | str:
     return int(digits) if len(digits.lstrip("-")) <= _MAX_INT_DIGITS else digits
 
 
-def _loads(text: str) -> object:
-    """json.loads that never raises anything but JSONDecodeError or RecursionError."""
-    return json.loads(text, parse_int=_int_or_text)
+def _decode(text: str) -> object:
+    """json.loads whose only error is ValueError(reason, where): `where` is " at line L
+    column C" for a syntax error and empty for nesting too deep to read."""
+    try:
+        return json.loads(text, parse_int=_int_or_text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(exc.msg, f" at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError("nested too deeply to read", "") from None
 
 
 def _split_json(name: str, text: str) -> tuple[list[RawArticle], list[str]]:
     try:
-        value = _loads(text)
-    except json.JSONDecodeError as exc:
+        value = _decode(text)
+    except ValueError as exc:
+        reason, where = exc.args
         raise RejectedFile(
-            f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            hint="fix the JSON, or use .jsonl with one article object per line",
-        ) from None
-    except RecursionError:
-        raise RejectedFile(
-            f"{name}: the JSON is nested too deeply to read",
-            hint="give one article object (or an array of them) with a 'text' field",
+            f"{name}: invalid JSON{where}: {reason}",
+            hint="give one article object (or an array of them) with a 'text' field,"
+            " or use .jsonl with one article object per line",
         ) from None
     items = value if isinstance(value, list) else [value]
     articles: list[RawArticle] = []
     errors: list[str] = []
     for i, item in enumerate(items):
         _keep(_json_article(name, f"item {i + 1}", i, item), articles, errors)
-    if not articles:
-        raise RejectedFile(
-            errors[0] if errors else f"{name}: the JSON array is empty",
-            hint="give one article object with a 'text' or 'body' field",
-        )
-    return articles, errors
+    return _found(articles, errors, f"{name}: the JSON array is empty", "each item")
 
 
 def _split_jsonl(name: str, text: str) -> tuple[list[RawArticle], list[str]]:
@@ -260,18 +258,22 @@ def _split_jsonl(name: str, text: str) -> tuple[list[RawArticle], list[str]]:
         if not line.strip():
             continue
         try:
-            item = _loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(f"{name}: line {lineno} is not valid JSON ({exc.msg})")
-            continue
-        except RecursionError:
-            errors.append(f"{name}: line {lineno} is JSON nested too deeply to read")
+            item = _decode(line)
+        except ValueError as exc:
+            errors.append(f"{name}: line {lineno} is not valid JSON ({exc.args[0]})")
             continue
         _keep(_json_article(name, f"line {lineno}", lineno, item), articles, errors)
+    return _found(articles, errors, f"{name}: no article objects in the file", "each line")
+
+
+def _found(
+    articles: list[RawArticle], errors: list[str], empty: str, unit: str
+) -> tuple[list[RawArticle], list[str]]:
+    """The articles of a JSON file and its errors; no article at all rejects the file."""
     if not articles:
         raise RejectedFile(
-            errors[0] if errors else f"{name}: no article objects in the file",
-            hint="each line must be one JSON object with a 'text' or 'body' field",
+            errors[0] if errors else empty,
+            hint=f"{unit} must be one JSON object with a 'text' or 'body' field",
         )
     return articles, errors
 

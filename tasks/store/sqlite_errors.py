@@ -19,6 +19,44 @@ SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_C
 RETRIED = "docflow waits and retries by itself"
 
 
+#: (result codes, words in the message, what is wrong, what to do): the first match wins.
+#: The hint is formatted with the database `path` and its `folder`.
+_CAUSES: tuple[tuple[tuple[int, ...], tuple[str, ...], str, str], ...] = (
+    (
+        (SQLITE_BUSY, SQLITE_LOCKED),
+        ("locked", "busy"),
+        "is busy or locked by another process",
+        "{retried}; if it lasts, find the process holding {path} (fuser {path})",
+    ),
+    (
+        (SQLITE_READONLY,),
+        ("readonly", "read-only"),
+        "cannot be written: it is read-only",
+        "make {path} and the folder {folder} writable by docflow's user (file mode,"
+        " owner, read-only mount, chattr -i); {retried}",
+    ),
+    (
+        (SQLITE_FULL,),
+        ("disk is full",),
+        "cannot grow: the disk (or the database's size limit) is full",
+        "free space on the disk holding {folder}; {retried}",
+    ),
+    (
+        (SQLITE_CANTOPEN,),
+        ("unable to open",),
+        "cannot be opened",
+        "check that {folder} exists and is writable by docflow's user (SQLite keeps"
+        " -wal and -shm files beside the database) and that the disk has space; {retried}",
+    ),
+    (
+        (SQLITE_IOERR,),
+        ("disk i/o error",),
+        "hit a disk I/O error",
+        "check the disk holding {folder} (free space, `dmesg`); {retried}",
+    ),
+)
+
+
 def cannot_write(path: Path, exc: sqlite3.Error) -> StoreUnavailable | None:
     """StoreUnavailable when `exc` means the file cannot be used *now*, else None.
 
@@ -27,31 +65,13 @@ def cannot_write(path: Path, exc: sqlite3.Error) -> StoreUnavailable | None:
     """
     code = int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
     text = str(exc).lower()
-    folder = path.parent
-    if code in (SQLITE_BUSY, SQLITE_LOCKED) or "locked" in text or "busy" in text:
-        what = "is busy or locked by another process"
-        hint = f"{RETRIED}; if it lasts, find the process holding {path} (fuser {path})"
-    elif code == SQLITE_READONLY or "readonly" in text or "read-only" in text:
-        what = "cannot be written: it is read-only"
-        hint = (
-            f"make {path} and the folder {folder} writable by docflow's user (file mode,"
-            f" owner, read-only mount, chattr -i); {RETRIED}"
-        )
-    elif code == SQLITE_FULL or "disk is full" in text:
-        what = "cannot grow: the disk (or the database's size limit) is full"
-        hint = f"free space on the disk holding {folder}; {RETRIED}"
-    elif code == SQLITE_CANTOPEN or "unable to open" in text:
-        what = "cannot be opened"
-        hint = (
-            f"check that {folder} exists and is writable by docflow's user (SQLite keeps"
-            f" -wal and -shm files beside the database) and that the disk has space; {RETRIED}"
-        )
-    elif code == SQLITE_IOERR or "disk i/o error" in text:
-        what = "hit a disk I/O error"
-        hint = f"check the disk holding {folder} (free space, `dmesg`); {RETRIED}"
-    else:
-        return None
-    return StoreUnavailable(f"the store {path} {what} ({exc})", hint=hint)
+    for codes, words, what, hint in _CAUSES:
+        if code in codes or any(word in text for word in words):
+            return StoreUnavailable(
+                f"the store {path} {what} ({exc})",
+                hint=hint.format(path=path, folder=path.parent, retried=RETRIED),
+            )
+    return None
 
 
 def stuck_connection(exc: sqlite3.Error) -> bool:

@@ -69,7 +69,7 @@ EXPECTED: dict[str, str] = {
     "json_without_text.json": "failed at parse: JSON object has no 'text' or 'body' field",
     "json_array_two.json": "indexed 2",
     "big_integer.json": "indexed",
-    "deep_json.json": "rejected: the JSON is nested too deeply to read",
+    "deep_json.json": "rejected: invalid JSON: nested too deeply to read",
     "mixed_lines.jsonl": "indexed 2 + rejected: line 2 is not valid JSON",
     "all_bad_lines.jsonl": "rejected: line 1 is not valid JSON",
     "archive.gz": "rejected: files of type '.gz' are not supported",
