@@ -78,7 +78,11 @@ class SearchPage(BaseModel):
     request: SearchRequest
     total: int
     hits: list[SearchHit]
-    facets: dict[str, list[FacetCount]] = Field(default_factory=dict)
+    facets: dict[str, list[FacetCount]] = Field(
+        default_factory=dict,
+        description="per facet, the most frequent values of the whole result, biggest first;"
+        " `entities` holds the top ten of each label, labels in the order of `labels`",
+    )
 
     @property
     def pages(self) -> int:

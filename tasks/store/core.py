@@ -352,12 +352,23 @@ class SQLStore(SQLReads, Generic[Tx]):
         self._write_doc_entities(tx, doc_id)
 
     def _write_doc_entities(self, tx: Tx, doc_id: str) -> None:
-        """Each entity of the document once (what the entity and label facets count)."""
-        self._run(tx, "DELETE FROM doc_entities WHERE doc_id = ?", (doc_id,))
+        """Each entity and each label of the document once (what the facets count),
+        keyed by the document's `DOC_KEY`."""
+        pair, key = self.PAIR_DOC, self.DOC_KEY
+        this = f"(SELECT {key} FROM documents WHERE id = ?)"
+        for table in ("doc_entities", "doc_labels"):
+            self._run(tx, f"DELETE FROM {table} WHERE {pair} = {this}", (doc_id,))
         self._run(
             tx,
-            "INSERT INTO doc_entities (doc_id, entity_id, label) SELECT doc_id, entity_id,"
-            " min(label) FROM mentions WHERE doc_id = ? GROUP BY doc_id, entity_id",
+            f"INSERT INTO doc_entities ({pair}, entity_id, label) SELECT d.{key}, m.entity_id,"
+            " min(m.label) FROM mentions AS m JOIN documents AS d ON d.id = m.doc_id"
+            f" WHERE m.doc_id = ? GROUP BY d.{key}, m.entity_id",
+            (doc_id,),
+        )
+        self._run(
+            tx,
+            f"INSERT INTO doc_labels ({pair}, label) SELECT DISTINCT {pair}, label"
+            f" FROM doc_entities WHERE {pair} = {this}",
             (doc_id,),
         )
 

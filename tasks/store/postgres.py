@@ -51,7 +51,11 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
     BYTEWISE = 'COLLATE "C"'
     CONTAINS = "strpos({0}, {1}) > 0"
     FTS_JOIN = "f.doc_id = x.id"
-    SEARCH_FIELDS_VERSION = 3
+    SEARCH_ROWS = "documents_fts"
+    DOC_KEY = "id"
+    PAIR_DOC = "doc_id"
+    ROW_KEY = "d.doc_id"
+    SEARCH_FIELDS_VERSION = 4
 
     def __init__(self, url: str, schema: str = "public") -> None:
         PostgresConnection.__init__(self, url, schema)
@@ -231,6 +235,8 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
             f" CROSS JOIN to_tsquery('{TS_CONFIG}', ?) AS r WHERE d.tsv @@ q",
             f"ts_rank('{RANK_WEIGHTS}', d.tsv, r)",
             (to_tsquery(query), to_tsquery(wanted)),
+            "d.doc_id",
+            self.ROW_KEY,
         )
 
     def _document_rows(self, where: str, params: tuple[Any, ...]) -> Iterator[Row]:

@@ -33,12 +33,14 @@ _FACET_COLUMNS = (
 
 
 class Match(NamedTuple):
-    """Documents `d`: `FROM {source}` (ends in a WHERE), their id and `{score}` each."""
+    """Documents `d`: `FROM {source}` (ends in a WHERE), their id, the key their facet
+    rows are stored under (`SQLSearch.PAIR_DOC`) and `{score}` each."""
 
     source: str
     score: str
     params: tuple[Any, ...]
-    id: str = "d.doc_id"
+    id: str
+    key: str
 
 
 class Filters(NamedTuple):
@@ -57,6 +59,15 @@ class SQLSearch(ABC):
     FTS_JOIN: ClassVar[str]
     #: the collation that orders text byte by byte (as SQLite's BINARY does)
     BYTEWISE: ClassVar[str]
+    #: what search reads of an indexed document, one narrow row each (`d`): doc_id and
+    #: the columns of `FTS_COPIED`
+    SEARCH_ROWS: ClassVar[str]
+    #: the column of `documents` that keys a document's facet rows, and that column in
+    #: doc_entities and doc_labels
+    DOC_KEY: ClassVar[str]
+    PAIR_DOC: ClassVar[str]
+    #: the same key on a search row `d`
+    ROW_KEY: ClassVar[str]
 
     @abstractmethod
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> Sequence[Row]:
@@ -107,9 +118,11 @@ class SQLSearch(ABC):
         if not query.empty:
             return self._match(query)
         status = Status(request.status or Status.indexed)
-        if status is Status.indexed:  # every indexed document has its full-text row
-            return Match("documents_fts AS d WHERE TRUE", "1.0", ())
-        return Match("documents AS d WHERE d.status = ?", "1.0", (status.value,), "d.id")
+        if status is Status.indexed:  # every indexed document has its search row
+            return Match(f"{self.SEARCH_ROWS} AS d WHERE TRUE", "1.0", (), "d.doc_id", self.ROW_KEY)
+        return Match(
+            "documents AS d WHERE d.status = ?", "1.0", (status.value,), "d.id", f"d.{self.DOC_KEY}"
+        )
 
     def _filters(self, request: SearchRequest, doc_id: str) -> Filters | None:
         """Conditions on the document `d` and their parameters; None if none can match."""
@@ -144,7 +157,7 @@ class SQLSearch(ABC):
         """The matching documents: their id, `columns` of `d`, and `score` if `scored`."""
         score = match.score if scored else "0"
         sql = (
-            f"SELECT {match.id} AS id, {columns}, {score} AS score"
+            f"SELECT {match.id} AS id, {match.key} AS key, {columns}, {score} AS score"
             f" FROM {match.source} AND {filters.where}"
         )
         return sql, (*match.params, *filters.params)
@@ -176,18 +189,19 @@ class SQLSearch(ABC):
         matched, params = self._matched(match, filters, _FACET_COLUMNS, scored=False)
         branches = [
             "SELECT 'entities' AS facet, t.value, t.n, e.name, e.label FROM"
-            f" ({_top('entity_id', 'count(*)', 'pairs', self.BYTEWISE)}) AS t"
-            " LEFT JOIN entities AS e ON e.id = t.value",
-            _branch("labels", "label", "count(DISTINCT doc_id)", "pairs", self.BYTEWISE),
+            f" ({_top_per_label(self.BYTEWISE)}) AS t LEFT JOIN entities AS e ON e.id = t.value",
+            _branch("labels", "label", "count(*)", "labels", self.BYTEWISE),
             *(
                 _branch(name, value, "count(*)", "matched", self.BYTEWISE, shown)
                 for name, value, shown in _DOCUMENT_FACETS
             ),
         ]
+        pair = self.PAIR_DOC
         rows = self._read(
             f"WITH matched AS MATERIALIZED ({matched}),"
-            " pairs AS MATERIALIZED (SELECT doc_id, entity_id, label FROM doc_entities"
-            " WHERE doc_id IN (SELECT id FROM matched)) "
+            " pairs AS MATERIALIZED (SELECT entity_id, label FROM doc_entities"
+            f" WHERE {pair} IN (SELECT key FROM matched)),"
+            f" labels AS (SELECT label FROM doc_labels WHERE {pair} IN (SELECT key FROM matched)) "
             + " UNION ALL ".join(f"SELECT * FROM ({b}) AS f{i}" for i, b in enumerate(branches)),
             params,
         )
@@ -200,6 +214,8 @@ class SQLSearch(ABC):
             )
         for counts in out.values():
             counts.sort(key=lambda c: (-c.count, c.value))
+        rank = {c.value: i for i, c in enumerate(out["labels"])}
+        out["entities"].sort(key=lambda c: rank.get(c.label or "", len(rank)))  # stable
         return out
 
 
@@ -219,6 +235,16 @@ def _top(value: str, count: str, source: str, bytewise: str, shown: str = "NULL"
         f"SELECT {value} AS value, {count} AS n, {shown} AS name FROM {source}"
         f" WHERE {value} IS NOT NULL GROUP BY {value}"
         f" ORDER BY n DESC, {value} {bytewise} LIMIT {FACET_LIMIT}"
+    )
+
+
+def _top_per_label(bytewise: str) -> str:
+    """The `FACET_LIMIT` most frequent entities of each label among the matched `pairs`
+    (so numbers and dates cannot crowd the names out), biggest first, then by id."""
+    return (
+        "SELECT value, n FROM (SELECT entity_id AS value, count(*) AS n, row_number() OVER"
+        f" (PARTITION BY label ORDER BY count(*) DESC, entity_id {bytewise}) AS r"
+        f" FROM pairs GROUP BY entity_id, label) AS ranked WHERE r <= {FACET_LIMIT}"
     )
 
 

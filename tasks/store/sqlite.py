@@ -43,7 +43,11 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
     BYTEWISE = "COLLATE BINARY"
     CONTAINS = "instr({0}, {1}) > 0"
     FTS_JOIN = "f.rowid = x.rowid"
-    SEARCH_FIELDS_VERSION = 4
+    SEARCH_ROWS = "search_rows"
+    DOC_KEY = "rowid"
+    PAIR_DOC = "doc"
+    ROW_KEY = "d.rowid"
+    SEARCH_FIELDS_VERSION = 5
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -213,6 +217,11 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             f" SELECT rowid, id, {FTS_COPIED}, ?, ?, ? FROM documents WHERE id = ?",
             (article.title, article.body, meta_text(article), doc_id),
         )
+        tx.execute(
+            f"INSERT OR REPLACE INTO search_rows (rowid, doc_id, {FTS_COPIED})"
+            f" SELECT rowid, id, {FTS_COPIED} FROM documents WHERE id = ?",
+            (doc_id,),
+        )
 
     def _apply_entity_deltas(self, tx: sqlite3.Connection, deltas: Deltas) -> None:
         """Count and alias changes for every entity of a document, in a few statements."""
@@ -261,11 +270,15 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             yield f"{column} IN ({','.join('?' * len(chunk))})", chunk
 
     def _match(self, query: Query) -> Match:
-        """FTS5 finds the full-text rows; bm25 ranks them."""
+        """FTS5 finds the full-text rowids (never reading a stored record) and bm25 ranks
+        them; the narrow search row of each gives what search filters and counts on."""
         return Match(
-            "documents_fts AS d WHERE documents_fts MATCH ?",
+            "documents_fts JOIN search_rows AS d ON d.rowid = documents_fts.rowid"
+            " WHERE documents_fts MATCH ?",
             _SCORE,
             (to_fts5(query),),
+            "d.doc_id",
+            self.ROW_KEY,
         )
 
     def _document_rows(self, where: str, params: tuple[Any, ...]) -> Iterator[Row]:

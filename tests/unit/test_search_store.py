@@ -3,7 +3,7 @@
 Query syntax, every filter, facets over the whole result, pages and totals, scores,
 snippets (highlighted, one line, HTML-safe), the dateline and the article's own id,
 entities found by name or alias without accents, and a store migrated from the schema
-before search.
+before search (and from the first search schema).
 """
 
 from __future__ import annotations
@@ -256,6 +256,26 @@ def test_a_facet_lists_at_most_the_limit_biggest_first(store: Store) -> None:  #
     ]
 
 
+def test_the_entity_facet_keeps_the_top_of_each_label_so_numbers_cannot_crowd_out_names(
+    store: Store,  # noqa: F811
+) -> None:
+    for i in range(FACET_LIMIT + 2):  # each number is in two reports, the name in one
+        first, second = str(100 + i), str(101 + i)
+        body = f"Output rose {first} units, then {second} units."
+        numbers = [
+            Mention(text=n, label="CARDINAL", start=at, end=at + 3, entity_id=f"CARDINAL:{n}")
+            for n, at in ((first, body.index(first)), (second, body.rindex(second)))
+        ]
+        extra = [person("Ada Lovelace", len(body) + 1, "Ada Lovelace")] if i == 0 else []
+        put(
+            store, f"Report {i}", body + " Ada Lovelace spoke." * (i == 0), mentions=numbers + extra
+        )
+    entities = page(store, "output").facets["entities"]
+    assert [c.label for c in entities] == ["CARDINAL"] * FACET_LIMIT + ["PERSON"]
+    assert all(c.count == 2 for c in entities[:FACET_LIMIT])
+    assert (entities[-1].name, entities[-1].count) == ("Ada Lovelace", 1)
+
+
 def test_pages_hold_per_page_hits_and_every_page_knows_the_total(
     store: Store,  # noqa: F811
     news: dict[str, str],
@@ -323,20 +343,27 @@ def test_a_snippet_is_one_or_two_sentences_around_the_best_match(store: Store) -
 # ---- migration ------------------------------------------------------------------------
 
 
-def test_a_store_from_before_search_is_migrated_and_searchable(old_store: Store) -> None:
+def test_an_older_store_is_migrated_and_searchable_with_its_facets(old_store: Store) -> None:
     assert page(old_store, "brasilia").total == 1  # the dateline, searchable only after
     assert page(old_store, "br-2025-0214").total == 1  # the article's own id, likewise
     assert page(old_store, entity="Recep Tayyip Erdogan").total == 1
     assert page(old_store, dateline="Brasilia", date_from="2025-02-14").total == 1
     (hit,) = page(old_store, "erdogan").hits
     assert "<mark>Erdoğan</mark>" in hit.snippet and hit.score > 0
-    assert page(old_store).facets["entities"][0].name == "Recep Tayyip Erdoğan"
+    facets = page(old_store, "farmers").facets
+    assert facets["entities"][0].name == "Recep Tayyip Erdoğan"
+    assert [(c.value, c.count) for c in facets["labels"]] == [("PERSON", 1)]
 
 
-@pytest.fixture
-def old_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:  # noqa: F811
-    """A store of the same backend built with the migrations before search's, holding
-    one indexed document written as the old code wrote it; then migrated."""
+@pytest.fixture(params=[2, 1], ids=["from-before-search", "from-the-first-search-schema"])
+def old_store(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Iterator[Store]:
+    """A store of the same backend built with the migrations of an older schema (before
+    search's, or search's first one without the narrow facet rows), holding one indexed
+    document written as the old code wrote it; then migrated."""
     import tasks.store.postgres as postgres_module
     import tasks.store.sqlite as sqlite_module
 
@@ -346,13 +373,13 @@ def old_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         old: Any = sqlite_module.SQLiteStore(store.url.replace(".db", "-old.db"))
     else:
         old = postgres_module.PostgresStore(store.url, schema=f"{store.schema}_old")  # type: ignore[attr-defined]
-    before = old.SEARCH_FIELDS_VERSION - 1
+    before = old.SEARCH_FIELDS_VERSION - request.param
     scripts = module.migration_scripts
     monkeypatch.setattr(module, "migration_scripts", lambda b: scripts(b)[:before])
     assert old.migrate() == before
     _write_as_before(old, json.dumps(["Erdoğan"]) if sqlite else ["Erdoğan"])
     monkeypatch.setattr(module, "migration_scripts", scripts)
-    assert old.migrate() == before + 1
+    assert old.migrate() == old.SEARCH_FIELDS_VERSION
     yield old
     if not sqlite:
         old.drop_schema()

@@ -52,6 +52,10 @@ ROWS: list[tuple[str, str, str, Any, str]] = [
     ("search_p95_ms", "search p95 (with facets)", "ms", lambda v: v <= 100, "<= 100 ms"),
     ("search_hits_mean", "  documents matched per query (mean)", "", None, ""),
     ("search_listing_ms", "  listing every document, with facets", "ms", None, ""),
+    ("api_search_p50_ms", "API search p50 (with facets)", "ms", lambda v: v <= 25, "<= 25 ms"),
+    ("api_search_p95_ms", "API search p95 (with facets)", "ms", lambda v: v <= 100, "<= 100 ms"),
+    ("page_p50_ms", "search page p50", "ms", None, ""),
+    ("page_p95_ms", "search page p95", "ms", lambda v: v <= 150, "<= 150 ms"),
     ("indexed", "indexed", "", None, ""),
     ("lost", "lost", "", lambda v: v == 0, "0"),
     ("duplicated", "duplicated", "", lambda v: v == 0, "0"),
@@ -178,7 +182,8 @@ def bench(
         typer.Option(
             "--search-only",
             help="only search latency: fill a private store with --docs generated documents "
-            "through the store API (no workers), then time --queries searches with facets",
+            "through the store API (no workers), then time --queries searches with facets, "
+            "on the store and over HTTP (the API's search and the search page)",
         ),
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,

@@ -67,6 +67,16 @@ def facet_params(facet: str, value: str) -> dict[str, str] | None:
     return None
 
 
+def by_label(counts: list[FacetCount], most: int = 5) -> list[tuple[str, list[FacetCount]]]:
+    """The entity facet as (label, its `most` first entities), in the facet's label order."""
+    groups: dict[str, list[FacetCount]] = {}
+    for count in counts:
+        group = groups.setdefault(count.label or "", [])
+        if len(group) < most:
+            group.append(count)
+    return list(groups.items())
+
+
 def facet_href(request: SearchRequest, facet: str, count: FacetCount) -> str | None:
     """The search narrowed to this facet value (first page), or None if it is no filter."""
     extra = facet_params(facet, count.value)

@@ -5,7 +5,8 @@
 fills a private store with generated documents straight through the store API, no
 workers: the real parser on generated wire stories (`workers.tools.corpus`) and, as
 mentions, every occurrence of the story's people, places and organisations (what the
-tagger would find, without spaCy's cost); then it times the queries.
+tagger would find, without spaCy's cost); then it times the queries, on the store and
+over real HTTP (`workers.tools.bench.search_http`: the API's search and the search page).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from tasks.search.request import SearchRequest
 from tasks.store import StageResult, Store, open_store
 from workers.tools.bench.config import Say, percentile, rounded
 from workers.tools.bench.corpus_files import search_queries
+from workers.tools.bench.environment import private_settings
+from workers.tools.bench.search_http import time_http
 from workers.tools.bench.store import create_private_database
 from workers.tools.corpus import GeneratedArticle, generate_corpus
 
@@ -59,9 +62,10 @@ def time_searches(store: Store, queries: list[str], per_page: int = 10) -> dict[
 def search_bench(
     docs: int, store_url: str | None, seed: int, queries: int, words: tuple[int, int], say: Say
 ) -> dict[str, Any]:
-    """Fill a private store with `docs` generated documents, then time `queries` searches."""
+    """Fill a private store with `docs` generated documents, then time `queries` searches
+    on the store, then over HTTP through the web app on that store."""
     corpus = generate_corpus(docs, seed=seed, min_words=words[0], max_words=words[1])
-    with _private_store(store_url) as store:
+    with _private_store(store_url) as (store, folder):
         began = time.perf_counter()
         for start in range(0, len(corpus), FILL_BATCH):
             _fill(store, corpus[start : start + FILL_BATCH])
@@ -69,7 +73,10 @@ def search_bench(
         fill_s = time.perf_counter() - began
         _analyze(store.url)
         texts = [a.text for a in corpus]
-        figures = time_searches(store, search_queries(texts, queries, seed))
+        asked = search_queries(texts, queries, seed)
+        figures = time_searches(store, asked)
+        say(f"timing {len(asked)} searches over HTTP (API and page)")
+        figures.update(time_http(private_settings(folder, store.url), asked))
         return {
             "store": "postgresql" if store_url and store_url.startswith("postgres") else "sqlite",
             "documents": store.counts()["indexed"],
@@ -79,18 +86,20 @@ def search_bench(
 
 
 @contextmanager
-def _private_store(store_url: str | None) -> Iterator[Store]:
-    """A new store of its own: a temporary SQLite file, or a new PostgreSQL database."""
+def _private_store(store_url: str | None) -> Iterator[tuple[Store, Path]]:
+    """A new store of its own: a temporary SQLite file, or a new PostgreSQL database;
+    with the temporary folder (the SQLite file's, and the web app's data dir)."""
     with tempfile.TemporaryDirectory(prefix="docflow-search-bench-") as folder:
+        root = Path(folder)
         drop: Callable[[], None] = lambda: None  # noqa: E731
         if store_url and store_url.startswith("postgres"):
             url, drop = create_private_database(store_url)
         else:
-            url = f"sqlite:///{Path(folder) / 'docflow.db'}"
+            url = f"sqlite:///{root / 'docflow.db'}"
         store = open_store(url)
         try:
             store.migrate()
-            yield store
+            yield store, root
         finally:
             store.close()
             drop()
