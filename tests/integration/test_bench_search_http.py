@@ -10,18 +10,42 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import docflow, docflow_env
+from tests.conftest import POSTGRES_URL, docflow, docflow_env
 
 pytestmark = pytest.mark.integration
 
 HTTP_KEYS = ("api_search_p50_ms", "api_search_p95_ms", "page_p50_ms", "page_p95_ms")
 
 
-def test_search_only_bench_reports_api_and_page_latency_over_http(tmp_path: Path) -> None:
-    # Given a private environment
+def _postgres() -> str:
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
+    return POSTGRES_URL
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_search_only_bench_reports_api_and_page_latency_over_http(
+    tmp_path: Path, backend: str
+) -> None:
+    # Given a private environment (on PostgreSQL, the app opens its own shared store)
     env = docflow_env(tmp_path / "data")
+    store = ["--store-url", _postgres()] if backend == "postgres" else []
     # When the search bench fills 60 documents and times 10 queries
-    result = docflow(env, "bench", "--search-only", "--docs", "60", "--queries", "10", "--json")
+    result = docflow(
+        env,
+        "bench",
+        "--search-only",
+        "--docs",
+        "60",
+        "--queries",
+        "10",
+        *store,
+        "--json",
+        timeout=180,
+    )
     # Then it searched all 60, and timed the API and the page over HTTP
     assert result.returncode == 0, result.stderr[-3000:]
     print(result.stdout)  # the figures, shown with -s or on failure

@@ -29,7 +29,7 @@ class StoreSource:
         self._shared = store  # given by the caller (tests): shared, and not closed here
         self._sqlite = store is None and settings.parsed_store.is_sqlite
         self._local = threading.local()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # `get` opens the shared store holding it
         self._opened: list[Store] = []
 
     def get(self) -> Store:
