@@ -91,6 +91,19 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
             cur.execute(_pg(sql), _clean(params))
             return cur.fetchall()
 
+    def _read_search(self, sql: str, params: tuple[Any, ...], match: Match) -> Sequence[Row]:
+        """A full-text search reads its matches through the GIN index even when most
+        documents match: the planner costs a sequential `tsv @@ q` without detoasting
+        every tsvector, which made it ~5x slower than the bitmap scan over 10,000
+        documents. Listings plan as usual."""
+        if not match.fulltext:
+            return self._read(sql, params)
+        with self._conn() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute("SET LOCAL jit = off")  # a disabled path's cost would trigger it
+            cur.execute(_pg(sql), _clean(params))
+            return cur.fetchall()
+
     # ---- schema ---------------------------------------------------------------
     def migrate(self) -> int:
         """Create the schema and apply new migrations, one worker at a time."""
@@ -237,6 +250,7 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
             (to_tsquery(query), to_tsquery(wanted)),
             "d.doc_id",
             self.ROW_KEY,
+            fulltext=True,
         )
 
     def _document_rows(self, where: str, params: tuple[Any, ...]) -> Iterator[Row]:

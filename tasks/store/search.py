@@ -41,6 +41,11 @@ class Match(NamedTuple):
     params: tuple[Any, ...]
     id: str
     key: str
+    #: every document it yields has a search row (the full-text match, or every indexed
+    #: document): the entity facet may then count the documents it does not yield
+    searchable: bool = True
+    #: it runs the full-text engine (not a listing)
+    fulltext: bool = False
 
 
 class Filters(NamedTuple):
@@ -72,6 +77,10 @@ class SQLSearch(ABC):
     @abstractmethod
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> Sequence[Row]:
         """All rows of one query, outside any write transaction."""
+
+    def _read_search(self, sql: str, params: tuple[Any, ...], match: Match) -> Sequence[Row]:
+        """The rows of a statement over `match` (a dialect may steer its planner here)."""
+        return self._read(sql, params)
 
     @abstractmethod
     def _match(self, query: Query) -> Match:
@@ -110,7 +119,7 @@ class SQLSearch(ABC):
         if filters is None:  # an entity that does not exist: nothing can match
             return SearchPage(request=request, total=0, hits=[], facets=_no_facets())
         hits, total = self._hits(request, query, match, filters)
-        facets = self._facets(match, filters) if request.facets else {}
+        facets = self._facets(match, filters, total) if request.facets else {}
         return SearchPage(request=request, total=total, hits=hits, facets=facets)
 
     def _source(self, request: SearchRequest, query: Query) -> Match:
@@ -121,7 +130,12 @@ class SQLSearch(ABC):
         if status is Status.indexed:  # every indexed document has its search row
             return Match(f"{self.SEARCH_ROWS} AS d WHERE TRUE", "1.0", (), "d.doc_id", self.ROW_KEY)
         return Match(
-            "documents AS d WHERE d.status = ?", "1.0", (status.value,), "d.id", f"d.{self.DOC_KEY}"
+            "documents AS d WHERE d.status = ?",
+            "1.0",
+            (status.value,),
+            "d.id",
+            f"d.{self.DOC_KEY}",
+            searchable=False,
         )
 
     def _filters(self, request: SearchRequest, doc_id: str) -> Filters | None:
@@ -166,7 +180,7 @@ class SQLSearch(ABC):
         self, request: SearchRequest, query: Query, match: Match, filters: Filters
     ) -> tuple[list[SearchHit], int]:
         matched, params = self._matched(match, filters, "d.published AS published")
-        rows = self._read(
+        rows = self._read_search(
             f"WITH matched AS ({matched}),"
             " page AS (SELECT id, score, published, count(*) OVER () AS total FROM matched"
             f" ORDER BY {_ORDER} LIMIT ? OFFSET ?)"
@@ -175,18 +189,25 @@ class SQLSearch(ABC):
             f" LEFT JOIN documents_fts AS f ON {self.FTS_JOIN}"
             " ORDER BY p.score DESC, p.published DESC NULLS LAST, p.id",
             (*params, request.per_page, request.offset),
+            match,
         )
         if rows:
             total = int(rows[0]["total"])
         elif request.offset:  # past the last page: the total still counts
-            total = int(self._read(f"SELECT count(*) AS n FROM ({matched}) AS m", params)[0]["n"])
+            total = int(
+                self._read_search(f"SELECT count(*) AS n FROM ({matched}) AS m", params, match)[0][
+                    "n"
+                ]
+            )
         else:
             total = 0
         return [_hit(row, query) for row in rows], total
 
-    def _facets(self, match: Match, filters: Filters) -> dict[str, list[FacetCount]]:
+    def _facets(self, match: Match, filters: Filters, total: int) -> dict[str, list[FacetCount]]:
         """Every facet of the whole result in one statement (the match runs once)."""
         matched, params = self._matched(match, filters, _FACET_COLUMNS, scored=False)
+        pair = self.PAIR_DOC
+        counts = self._entity_counts(match, filters, total)
         branches = [
             "SELECT 'entities' AS facet, t.value, t.n, e.name, e.label FROM"
             f" ({_top_per_label(self.BYTEWISE)}) AS t LEFT JOIN entities AS e ON e.id = t.value",
@@ -196,14 +217,12 @@ class SQLSearch(ABC):
                 for name, value, shown in _DOCUMENT_FACETS
             ),
         ]
-        pair = self.PAIR_DOC
-        rows = self._read(
-            f"WITH matched AS MATERIALIZED ({matched}),"
-            " pairs AS MATERIALIZED (SELECT entity_id, label FROM doc_entities"
-            f" WHERE {pair} IN (SELECT key FROM matched)),"
+        rows = self._read_search(
+            f"WITH matched AS MATERIALIZED ({matched}), {counts}"
             f" labels AS (SELECT label FROM doc_labels WHERE {pair} IN (SELECT key FROM matched)) "
             + " UNION ALL ".join(f"SELECT * FROM ({b}) AS f{i}" for i, b in enumerate(branches)),
             params,
+            match,
         )
         out = _no_facets()
         for row in rows:
@@ -212,11 +231,40 @@ class SQLSearch(ABC):
                     value=row["value"], count=int(row["n"]), name=row["name"], label=row["label"]
                 )
             )
-        for counts in out.values():
-            counts.sort(key=lambda c: (-c.count, c.value))
+        for values in out.values():
+            values.sort(key=lambda c: (-c.count, c.value))
         rank = {c.value: i for i, c in enumerate(out["labels"])}
         out["entities"].sort(key=lambda c: rank.get(c.label or "", len(rank)))  # stable
         return out
+
+    def _entity_counts(self, match: Match, filters: Filters, total: int) -> str:
+        """The CTE `counts` (value, label, n): how many matched documents hold each entity."""
+        pair = self.PAIR_DOC
+        if not self._count_the_others(match, filters, total):
+            return (
+                "counts AS (SELECT entity_id AS value, label, count(*) AS n FROM doc_entities"
+                f" WHERE {pair} IN (SELECT key FROM matched) GROUP BY entity_id, label),"
+            )
+        # entities.documents counts the search rows of each entity (the index writes both
+        # in one transaction): subtract the documents the query did not match
+        return (
+            f"others AS MATERIALIZED (SELECT {self.ROW_KEY} AS key FROM {self.SEARCH_ROWS}"
+            f" AS d WHERE {self.ROW_KEY} NOT IN (SELECT key FROM matched)),"
+            " unmatched AS (SELECT entity_id, count(*) AS n FROM doc_entities"
+            f" WHERE {pair} IN (SELECT key FROM others) GROUP BY entity_id),"
+            " counts AS (SELECT e.id AS value, e.label, e.documents - coalesce(u.n, 0) AS n"
+            " FROM entities AS e LEFT JOIN unmatched AS u ON u.entity_id = e.id),"
+        )
+
+    def _count_the_others(self, match: Match, filters: Filters, total: int) -> bool:
+        """Is counting the entities of the documents the search did *not* find the
+        cheaper way? When it found most of the searchable ones, with no other filter."""
+        if not match.searchable or filters.where != "TRUE":
+            return False
+        if total == 0:
+            return False
+        rows = self._read(f"SELECT count(*) AS n FROM {self.SEARCH_ROWS}")
+        return total * 2 > int(rows[0]["n"])
 
 
 #: facets counted over the matched documents: name, value, what to show (if not the value)
@@ -239,12 +287,12 @@ def _top(value: str, count: str, source: str, bytewise: str, shown: str = "NULL"
 
 
 def _top_per_label(bytewise: str) -> str:
-    """The `FACET_LIMIT` most frequent entities of each label among the matched `pairs`
-    (so numbers and dates cannot crowd the names out), biggest first, then by id."""
+    """The `FACET_LIMIT` most frequent entities of each label in `counts` (so numbers and
+    dates cannot crowd the names out), biggest first, then by id."""
     return (
-        "SELECT value, n FROM (SELECT entity_id AS value, count(*) AS n, row_number() OVER"
-        f" (PARTITION BY label ORDER BY count(*) DESC, entity_id {bytewise}) AS r"
-        f" FROM pairs GROUP BY entity_id, label) AS ranked WHERE r <= {FACET_LIMIT}"
+        "SELECT value, n FROM (SELECT value, n, row_number() OVER"
+        f" (PARTITION BY label ORDER BY n DESC, value {bytewise}) AS r"
+        f" FROM counts WHERE n > 0) AS ranked WHERE r <= {FACET_LIMIT}"
     )
 
 

@@ -279,6 +279,7 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             (to_fts5(query),),
             "d.doc_id",
             self.ROW_KEY,
+            fulltext=True,
         )
 
     def _document_rows(self, where: str, params: tuple[Any, ...]) -> Iterator[Row]:

@@ -276,6 +276,31 @@ def test_the_entity_facet_keeps_the_top_of_each_label_so_numbers_cannot_crowd_ou
     assert (entities[-1].name, entities[-1].count) == ("Ada Lovelace", 1)
 
 
+def test_facets_of_a_broad_search_counted_from_the_unmatched_side_equal_the_direct_count(
+    store: Store,  # noqa: F811
+    news: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a document indexed again with other entities (the entity counts move)
+    body = "Erdoğan and Lula met in Ankara."
+    again = [person("Erdoğan", 0, "Recep Tayyip Erdoğan"), person("Lula", 12, "Lula")]
+    store.reset_to(news["d"], Status.parsed)  # `docflow reprocess --from tag`
+    store.save_tags(news["d"], again, "v2", run(Stage.tag))
+    store.index_document(news["d"], run(Stage.index))
+    put(store, "Lula in Rome", body, mentions=[person("Lula", 12, "Lula")])
+    # When a search finds most documents, and the same search counts the direct way
+    broad = ["farmers OR yen OR ankara", ""]
+    shortcut = {q: page(store, q).facets for q in broad}
+    monkeypatch.setattr(type(store), "_count_the_others", lambda *_: False)
+    direct = {q: page(store, q).facets for q in broad}
+    # Then both ways give the same facets
+    assert shortcut == direct
+    assert [(c.name, c.count) for c in direct[""]["entities"]] == [
+        ("Lula", 2),
+        ("Recep Tayyip Erdoğan", 1),
+    ]
+
+
 def test_pages_hold_per_page_hits_and_every_page_knows_the_total(
     store: Store,  # noqa: F811
     news: dict[str, str],

@@ -7,3 +7,7 @@ CREATE TABLE IF NOT EXISTS doc_labels (
     label text NOT NULL,
     PRIMARY KEY (doc_id, label)
 );
+
+-- the entity facet reads (entity_id, label) of each matched document from the index
+-- alone (SQLite's doc_entities is clustered by document already)
+CREATE INDEX IF NOT EXISTS doc_entities_cover ON doc_entities (doc_id) INCLUDE (entity_id, label);
