@@ -112,7 +112,7 @@ def _analyze(url: str) -> None:
         import psycopg
 
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("ANALYZE")
+            conn.execute("VACUUM (ANALYZE)")
 
 
 def _fill(store: Store, articles: list[GeneratedArticle]) -> None:
