@@ -134,6 +134,11 @@ def parse_query(text: str) -> Query:
                 f"the query has more than {MAX_QUERY_TERMS} words or phrases",
                 hint="search for the few words that matter",
             )
+    return _finished(clauses, excluded, joining)
+
+
+def _finished(clauses: list[list[Term]], excluded: list[Term], joining: bool) -> Query:
+    """The query read to its end, or why it cannot be searched."""
     if joining:
         raise QuerySyntaxError(
             "OR needs a word or phrase on each side", hint="write `farmers OR yen`"

@@ -55,6 +55,7 @@ def wait_for(store: Store, doc_ids: list[str], stack: object | None, quiet: bool
             time.sleep(0.2)
 
 
+# long only by its options: each declaration is an entry of `docflow run --help`
 @app.command()
 def run(
     paths: PathsArg,

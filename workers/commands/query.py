@@ -21,6 +21,7 @@ from workers.output import console, fail, highlight, print_json
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
 
+# long only by its options: each declaration is an entry of `docflow search --help`
 @app.command()
 def search(
     query: Annotated[
