@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tasks.entities.aliases import AliasTable
-from tasks.entities.facilities import FACILITY_HEADS
+from tasks.entities.facilities import CLUB_OR_PLACE_WORDS, CLUB_WORDS, FACILITY_HEADS
 from tasks.entities.gazetteer import is_place
 from tasks.entities.spans import (
     LABEL_PRIORITY,
@@ -36,7 +36,7 @@ _ACRONYM_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "LAW",
 #: labels a city's, state's or country's name cannot have (ORG can: a team, a government)
 _NEVER_A_PLACE = frozenset({"PERSON", "NORP", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"})
 #: a word that makes a name an organisation's or a facility's, never a person's
-_NOT_PERSON_WORDS = ORG_WORDS | FACILITY_HEADS
+_NOT_PERSON_WORDS = ORG_WORDS | FACILITY_HEADS | CLUB_WORDS | CLUB_OR_PLACE_WORDS
 _NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
 #: prefixes glued to a surname that the surname is also used without (`al-Ansari` -> `Ansari`)
 _PARTICLES = frozenset(
@@ -131,7 +131,7 @@ def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
             continue
         name = form(span.text(text))
         counts.setdefault(name, Counter())[span.label] += 1
-        if span.label == "PERSON" and (surnames := surnames_of(name)):
+        if span.label == "PERSON" and not is_place(name) and (surnames := surnames_of(name)):
             names.surnames.update(surnames)
             first = words(name)[0]
             if (
@@ -157,6 +157,7 @@ def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
             person_sign = name in titled or name in first_names  # `Paris` of `Paris Hilton`
             if names.labels[name] in _NEVER_A_PLACE and not person_sign and is_place(name):
                 names.labels[name] = "GPE"  # `Kyiv` read as a person, `Aleppo` as a people
+                tabled.add(name)
     for acronym, (full, label) in _acronyms(text, spans).items():
         known = aliases.get(acronym)
         names.labels[acronym] = known.label if known else names.labels.get(full, label)
@@ -176,7 +177,7 @@ def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
         if is_all_caps(name) and name.casefold() in names.by_casefold and aliases.get(name) is None:
             names.labels[name] = names.by_casefold[name.casefold()]
     for span in spans:
-        if span.label in NAME_LABELS:
+        if span.label in NAME_LABELS and not span.fixed:  # fixed: a rule knows better
             span.label = names.labels.get(form(span.text(text)), span.label)
     return names
 

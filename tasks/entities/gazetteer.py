@@ -5,9 +5,9 @@ document gives no sign of being a person's (see `consistency.decide_labels`), is
 `Kyiv` read as a person is the model's mistake, not the writer's. The table is built once
 per process and kept as one frozenset of names (see `place_names` for how it stays small).
 
-Only cities of at least `MIN_POPULATION` people count, by their GeoNames name and, for the
-largest, their Latin-script alternate names (`Kiev`): small towns share their names with
-too many people and words to be evidence.
+Only cities of at least `MIN_POPULATION` people count (and every capital), by their
+GeoNames name and, for the largest, their Latin-script alternate names (`Kiev`): small
+towns share their names with too many people and words to be evidence.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ MIN_POPULATION = 100_000
 #: cities this large also count under their Latin-script alternate names
 MIN_POPULATION_ALTERNATES = 1_000_000
 #: bump when `build_place_names` changes what it keeps
-_FORMAT = 1
+_FORMAT = 2
 _LATIN_NAME = re.compile(r"[A-Z][a-z'’]+(?:[ \-][A-Z][a-z'’]+){0,3}")
 
 
 @lru_cache(maxsize=1)
 def place_names() -> frozenset[str]:
-    """The names of large cities, US states and countries, once per process.
+    """The names of large cities, capitals, US states and countries, once per process.
 
     Reading the GeoNames tables takes ~80 MB of small objects that a process never
     returns to the system, so a child process reads them and the names (~12,000) are kept
@@ -82,7 +82,8 @@ def build_place_names() -> set[str]:
                 str(n) for n in city.get("alternatenames", ()) if _LATIN_NAME.fullmatch(str(n))
             )
     names.update(str(state["name"]) for state in cache.get_us_states().values())
-    names.update(str(country["name"]) for country in cache.get_countries().values())
+    for country in cache.get_countries().values():
+        names.update(str(country[key]) for key in ("name", "capital") if country.get(key))
     return names
 
 

@@ -10,7 +10,7 @@ from tests.unit.test_entities_refine import at, exact, pairs
 
 
 def test_the_gazetteer_knows_large_cities_states_and_countries_by_their_written_name() -> None:
-    assert {"Kyiv", "Kiev", "Marseille", "Lagos", "Texas", "Kenya"} <= place_names()
+    assert {"Kyiv", "Kiev", "Marseille", "Lagos", "Texas", "Kenya", "Kuwait City"} <= place_names()
     assert not is_place("kyiv") and not is_place("Smith")
 
 
@@ -63,3 +63,19 @@ def test_the_person_a_facility_is_named_after_stays_a_person_elsewhere() -> None
     model = [at(text, "Jomo Kenyatta", "PERSON"), at(text, "Jomo Kenyatta", "PERSON", 1)]
     assert pairs(exact(text, refine(text, model)))[0] == ("Jomo Kenyatta", "PERSON")
     assert pairs(exact(text, refine(text, model)))[-1] == ("Jomo Kenyatta Airport", "FAC")
+
+
+def test_a_club_named_after_its_city_is_an_organisation_but_a_city_named_so_stays_a_city() -> None:
+    text = "Manchester City beat Leeds United in Kuwait City and Mexico City."
+    model = [
+        at(text, "Manchester City", "PERSON"),
+        at(text, "Leeds United", "GPE"),
+        at(text, "Kuwait City", "GPE"),
+        at(text, "Mexico City", "PERSON"),
+    ]
+    assert pairs(exact(text, refine(text, model))) == [
+        ("Manchester City", "ORG"),
+        ("Leeds United", "ORG"),
+        ("Kuwait City", "GPE"),
+        ("Mexico City", "GPE"),
+    ]
