@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from tasks.search.request import FacetCount, SearchRequest
-from workers.web.links import chips, facet_href, facet_params, page_href, page_numbers
+from workers.web.links import by_label, chips, facet_href, facet_params, page_href, page_numbers
 
 
 def test_a_month_facet_narrows_the_dates_to_that_whole_month() -> None:
@@ -38,3 +38,12 @@ def test_pages_show_the_first_the_last_and_those_around_the_current_one() -> Non
     assert page_numbers(6, 20) == [1, 0, 4, 5, 6, 7, 8, 0, 20]
     assert page_href(SearchRequest(q="a b"), 2) == "/?q=a+b&page=2"
     assert page_href(SearchRequest(q="a b"), 1) == "/?q=a+b"
+
+
+def test_the_entity_facet_groups_names_before_values_each_label_at_most_five() -> None:
+    counts = [FacetCount(value=f"DATE:{i}", count=9, label="DATE") for i in range(3)] + [
+        FacetCount(value=f"PERSON:{i}", count=2, label="PERSON") for i in range(7)
+    ]
+    groups = by_label(counts)
+    assert [label for label, _ in groups] == ["PERSON", "DATE"]
+    assert [len(group) for _, group in groups] == [5, 3]

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from tasks.entities.spans import NAME_LABELS
 from tasks.search.request import FacetCount, SearchRequest
 
 #: the search parameter each facet filters on
@@ -68,13 +69,14 @@ def facet_params(facet: str, value: str) -> dict[str, str] | None:
 
 
 def by_label(counts: list[FacetCount], most: int = 5) -> list[tuple[str, list[FacetCount]]]:
-    """The entity facet as (label, its `most` first entities), in the facet's label order."""
+    """The entity facet as (label, its `most` first entities): names (people, places,
+    organisations) before values (dates, numbers), each in the facet's label order."""
     groups: dict[str, list[FacetCount]] = {}
     for count in counts:
         group = groups.setdefault(count.label or "", [])
         if len(group) < most:
             group.append(count)
-    return list(groups.items())
+    return sorted(groups.items(), key=lambda item: item[0] not in NAME_LABELS)
 
 
 def facet_href(request: SearchRequest, facet: str, count: FacetCount) -> str | None:
