@@ -124,17 +124,26 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
 
 
 def docflow(
-    env: dict[str, str], *args: str, timeout: float = 90
+    env: dict[str, str], *args: str, timeout: float = 90, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`docflow ARGS...` as a subprocess of this checkout, with this environment."""
+    """`docflow ARGS...` as a subprocess of this checkout, with this environment (and
+    `stdin` as its input, if given)."""
     return subprocess.run(
         [sys.executable, "-m", "workers.cli", *args],
         env=env,
         cwd=REPO,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+
+
+def docflow_in(
+    data_dir: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`docflow ARGS...` on a private data dir with no broker (`docflow_env(data_dir)`)."""
+    return docflow(docflow_env(data_dir), *args, timeout=120, stdin=stdin)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, every: float = 0.2) -> bool:

@@ -17,6 +17,7 @@ import workers.commands.status  # status
 import workers.commands.watch  # watch, up
 import workers.commands.ops  # migrate, recover, retry, reprocess
 import workers.commands.entities  # eval, entities
+import workers.commands.entities_review  # entities review
 import workers.commands.observe  # trace, failed, flower
 import workers.commands.serve  # serve
 import workers.commands.bench  # noqa: F401  # bench

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import REPO, docflow_env
+from tests.conftest import REPO
+from tests.conftest import docflow_in as docflow
 
 CONLL = REPO / "tests" / "data" / "conll" / "wire_sample.conll"
-
-
-def docflow(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "workers.cli", *args],
-        cwd=REPO,
-        env=docflow_env(data_dir),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_alias_merge_and_block_commands_write_the_entities_file(data_dir: Path) -> None:

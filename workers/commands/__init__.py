@@ -6,10 +6,15 @@ This module holds what several command modules share; a command module imports n
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
 
 from tasks.errors import ConfigError, DocumentNotFound
 from tasks.store import Store, open_store
 from workers.logging import configure_logging
+from workers.output import console
 from workers.resources import check_model, check_store_location
 from workers.settings import Settings, get_settings
 
@@ -18,6 +23,16 @@ NO_STORE_HINT = (
     "run `docflow up` or `docflow run` first to create one, or point DOCFLOW_STORE_URL / "
     "DOCFLOW_DATA_DIR at an existing store"
 )
+
+#: the `docflow entities` group: `workers.commands.entities` adds it to the app and defines
+#: its callback and rule commands, `workers.commands.entities_review` its `review` command
+entities_app = typer.Typer(
+    help="Canonical entities, and the user's alias / merge / block rules (entities.toml).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+REPROCESS_HINT = "run `docflow reprocess --stage tag` to apply it to documents already stored"
 
 
 def setup(*, logs: bool = True, needs_model: bool = False) -> Settings:
@@ -66,6 +81,18 @@ def resolve_id(store: Store, ident: str) -> str:
     raise DocumentNotFound(f"{len(ids)} documents start with {ident!r}", hint="give more of the id")
 
 
+def write_rule(add: Callable[[Path], object], done: str, *, hint: bool = True) -> None:
+    """Add a rule to the user's rules file (DOCFLOW_ENTITIES_FILE) and say what changed.
+
+    `add(path)` writes the rule (`tasks.entities.config.add_alias` and the like); hint:
+    end the line with how to apply the rule to documents already stored.
+    """
+    path = setup(logs=False).entities_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    add(path)
+    console.print(f"{path}: {done}; {REPROCESS_HINT}" if hint else f"{path}: {done}")
+
+
 def point_app_at(url: str) -> None:
     """Send this process's Celery messages to the broker at `url`."""
     from workers.app import app as celery_app
@@ -89,11 +116,14 @@ def serve_command() -> list[str]:
 
 
 __all__ = [
+    "REPROCESS_HINT",
     "check_store_location",
+    "entities_app",
     "point_app_at",
     "require_broker",
     "resolve_id",
     "serve_command",
     "setup",
     "store_for",
+    "write_rule",
 ]

@@ -1,8 +1,11 @@
-"""`docflow entities` (list, alias, merge, block) and `docflow eval`: entities users can trust."""
+"""`docflow entities` (list, alias, merge, block) and `docflow eval`: entities users can trust.
+
+`docflow entities review` lives in `workers.commands.entities_review`; the group itself and
+`write_rule` are shared from `workers.commands`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -11,17 +14,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from workers.cli_app import app
-from workers.commands import setup, store_for
+from workers.commands import REPROCESS_HINT as REPROCESS_HINT  # workers.web.actions reads it
+from workers.commands import entities_app, setup, store_for, write_rule
 from workers.output import console, print_json
 
-entities_app = typer.Typer(
-    help="Canonical entities, and the user's alias / merge / block rules (entities.toml).",
-    invoke_without_command=True,
-    no_args_is_help=False,
-)
 app.add_typer(entities_app, name="entities")
-
-REPROCESS_HINT = "run `docflow reprocess --stage tag` to apply it to documents already stored"
 
 
 @entities_app.callback()
@@ -54,14 +51,6 @@ def entities(
     console.print(table)
 
 
-def _write_rule(add: Callable[[Path], object], done: str) -> None:
-    """Add a rule to the user's rules file (DOCFLOW_ENTITIES_FILE) and say what changed."""
-    path = setup(logs=False).entities_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    add(path)
-    console.print(f"{path}: {done}; {REPROCESS_HINT}")
-
-
 @entities_app.command()
 def alias(
     name: Annotated[str, typer.Argument(help="the canonical name, e.g. 'Recep Tayyip Erdoğan'")],
@@ -70,7 +59,7 @@ def alias(
     """Store mentions spelled ALIAS under NAME."""
     from tasks.entities.config import add_alias
 
-    _write_rule(lambda path: add_alias(path, name, other), f"{other!r} is now an alias of {name!r}")
+    write_rule(lambda path: add_alias(path, name, other), f"{other!r} is now an alias of {name!r}")
 
 
 @entities_app.command()
@@ -81,7 +70,7 @@ def merge(
     """Merge entity A into entity B (by canonical name)."""
     from tasks.entities.config import add_merge
 
-    _write_rule(lambda path: add_merge(path, a, b), f"{a!r} is merged into {b!r}")
+    write_rule(lambda path: add_merge(path, a, b), f"{a!r} is merged into {b!r}")
 
 
 @entities_app.command()
@@ -89,7 +78,7 @@ def block(name: Annotated[str, typer.Argument(help="a name never to store as an 
     """Never store NAME as an entity (e.g. a news agency's name in every byline)."""
     from tasks.entities.config import add_block
 
-    _write_rule(lambda path: add_block(path, name), f"{name!r} is blocked")
+    write_rule(lambda path: add_block(path, name), f"{name!r} is blocked")
 
 
 @app.command("eval")
