@@ -35,22 +35,44 @@ def place_names() -> frozenset[str]:
 
     Reading the GeoNames tables takes ~80 MB of small objects that a process never
     returns to the system, so a child process reads them and the names (~12,000) are kept
-    in a file beside the system's temporary files, one per data version; a worker only
-    reads that file.
+    in a file in the user's cache folder (`~/.cache/docflow`), one per data version; a
+    worker only reads that file.
     """
-    path = Path(tempfile.gettempdir()) / f"docflow-{gazetteer_version()}.txt"
+    path = _cache_dir() / f"{gazetteer_version()}.txt"
     try:
         return frozenset(path.read_text(encoding="utf-8").splitlines())
     except OSError:
         pass
     names = _names_from_a_child() or build_place_names()
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        partial.write_text("\n".join(sorted(names)), encoding="utf-8")
-        os.replace(partial, path)
-    except OSError:  # an unwritable temporary folder: the next process builds them again
-        partial.unlink(missing_ok=True)
+    _keep(path, names)
     return frozenset(names)
+
+
+def _keep(path: Path, names: set[str]) -> None:
+    """Write the names to `path` atomically (a random temporary name, then a rename);
+    without a writable cache folder the next process builds them again."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(dir=path.parent, prefix=".places-", suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("\n".join(sorted(names)))
+        os.replace(partial, path)
+    except OSError:
+        Path(partial).unlink(missing_ok=True)
+
+
+def _cache_dir() -> Path:
+    """The user's cache folder for docflow (XDG_CACHE_HOME, else ~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home directory: the system's temporary folder
+            base = tempfile.gettempdir()
+    return Path(base) / "docflow"
 
 
 def _names_from_a_child() -> set[str] | None:

@@ -4,8 +4,12 @@ model output, as in test_entities_refine."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tasks.entities import refine
-from tasks.entities.gazetteer import is_place, place_names
+from tasks.entities.gazetteer import gazetteer_version, is_place, place_names
 from tests.unit.test_entities_refine import at, exact, pairs
 
 
@@ -79,3 +83,33 @@ def test_a_club_named_after_its_city_is_an_organisation_but_a_city_named_so_stay
         ("Kuwait City", "GPE"),
         ("Mexico City", "GPE"),
     ]
+
+
+def test_the_names_are_built_once_into_the_users_cache_and_read_from_there_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    place_names.cache_clear()
+    try:
+        built = place_names()
+        kept = tmp_path / "docflow" / f"{gazetteer_version()}.txt"
+        assert set(kept.read_text(encoding="utf-8").splitlines()) == built
+        kept.write_text("Atlantis\n", encoding="utf-8")  # the next process reads the file
+        place_names.cache_clear()
+        assert place_names() == {"Atlantis"}
+        assert [p.name for p in kept.parent.iterdir()] == [kept.name]  # no temporary left
+    finally:
+        place_names.cache_clear()
+
+
+def test_without_a_writable_cache_folder_the_names_still_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # a file: no folder can be made in it
+    place_names.cache_clear()
+    try:
+        assert "Kyiv" in place_names()
+    finally:
+        place_names.cache_clear()
