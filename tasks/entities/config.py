@@ -16,6 +16,10 @@ Format (TOML, every section optional; a missing file means no rules)::
     [block]
     names = ["Reuters", "Anadolu Agency"]
 
+    # Relabels: a name (mention text or canonical name) always has this label.
+    [relabel]
+    "Kyiv" = "GPE"
+
 Names match without regard to case, accents, dots or a leading "the"
 (`Erdogan` == `Erdoğan`, `U.S.` == `US`). Aliases apply to the text of a
 mention before the built-in country and alias table; merges apply to the
@@ -23,7 +27,7 @@ canonical name afterwards (chains such as A -> B -> C are followed).
 Editing the file changes `Tagger.version`, so documents tagged under older
 rules can be found and re-tagged.
 
-Edit it by hand or with `add_alias`, `add_merge` and `add_block`, which keep
+Edit it by hand or with `add_alias`, `add_merge`, `add_block` and `add_relabel`, which keep
 comments and formatting (tomlkit) and replace the file atomically.
 """
 
@@ -42,10 +46,14 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from tasks.entities.normalize import match_key
+from tasks.entities.spans import NAME_LABELS
 from tasks.errors import ConfigError
 
-SECTIONS = ("alias", "merge", "block")
-HEADER = "docflow entity rules: [alias] NAME = canonical, [merge] A = B, [block] names = [...]"
+SECTIONS = ("alias", "merge", "block", "relabel")
+HEADER = (
+    "docflow entity rules: [alias] NAME = canonical, [merge] A = B, [block] names = [...],"
+    " [relabel] NAME = LABEL"
+)
 _LINE = re.compile(r"line (\d+)")
 
 
@@ -56,6 +64,7 @@ class EntityConfig:
     aliases: dict[str, str] = field(default_factory=dict)
     merges: dict[str, str] = field(default_factory=dict)
     blocked: frozenset[str] = frozenset()
+    relabels: dict[str, str] = field(default_factory=dict)
     digest: str = "none"
 
     def alias_for(self, name: str) -> str | None:
@@ -74,6 +83,12 @@ class EntityConfig:
 
     def is_blocked(self, *names: str) -> bool:
         return bool(self.blocked) and any(match_key(name) in self.blocked for name in names if name)
+
+    def label_for(self, *names: str) -> str | None:
+        """The label a relabel rule gives the first of `names` it names, if any."""
+        if not self.relabels:
+            return None
+        return next((self.relabels[k] for n in names if (k := match_key(n)) in self.relabels), None)
 
 
 def _line_of(text: str, name: str) -> int | None:
@@ -102,6 +117,20 @@ def _string_table(path: Path, text: str, data: dict[str, Any], section: str) -> 
     return result
 
 
+def _relabels(path: Path, text: str, data: dict[str, Any]) -> dict[str, str]:
+    labels = _string_table(path, text, data, "relabel")
+    for key, label in labels.items():
+        if label.upper() not in NAME_LABELS:
+            raise _fail(
+                path,
+                text,
+                label,
+                f"[relabel] {label!r} is not a name label ({', '.join(sorted(NAME_LABELS))})",
+            )
+        labels[key] = label.upper()
+    return labels
+
+
 def _blocked(path: Path, text: str, data: dict[str, Any]) -> frozenset[str]:
     block = data.get("block", {})
     names = block.get("names", []) if isinstance(block, dict) else None
@@ -120,13 +149,13 @@ def parse_config(text: str, path: Path) -> EntityConfig:
         raise ConfigError(f"{place}: not valid TOML: {exc}", hint="fix the file") from exc
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
-        raise _fail(
-            path, text, unknown[0], f"unknown section {unknown[0]!r} (allowed: alias, merge, block)"
-        )
+        allowed = ", ".join(SECTIONS)
+        raise _fail(path, text, unknown[0], f"unknown section {unknown[0]!r} (allowed: {allowed})")
     return EntityConfig(
         aliases=_string_table(path, text, data, "alias"),
         merges=_string_table(path, text, data, "merge"),
         blocked=_blocked(path, text, data),
+        relabels=_relabels(path, text, data),
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest()[:8],
     )
 
@@ -222,6 +251,16 @@ def add_merge(path: Path, a: str, b: str) -> None:
             f"merging {a!r} into {b!r} would make a cycle ({b!r} is merged into {a!r})"
         )
     _set_pair(path, "merge", a, b)
+
+
+def add_relabel(path: Path, name: str, label: str) -> None:
+    """Give every mention named `name` (text or canonical name) the label `label`."""
+    name, label = _clean(name, "name to relabel"), _clean(label, "label").upper()
+    if label not in NAME_LABELS:
+        raise ConfigError(
+            f"{label!r} is not a name label", hint=f"use one of {', '.join(sorted(NAME_LABELS))}"
+        )
+    _set_pair(path, "relabel", name, label)
 
 
 def add_block(path: Path, name: str) -> None:

@@ -12,6 +12,7 @@ from tasks.entities.consistency import Names, decide_labels, drop_unconfirmed_ca
 from tasks.entities.datelines import apply_datelines
 from tasks.entities.facilities import mark_facilities
 from tasks.entities.linking import Linker
+from tasks.entities.normalize import entity_id
 from tasks.entities.repeats import add_repeats
 from tasks.entities.segment import segment
 from tasks.entities.spans import NAME_LABELS, CapsLines, Span, form
@@ -85,14 +86,19 @@ def refine_offsets(
         resolved = linker.resolve(surface, span.label)
         if config.is_blocked(surface, resolved.canonical):
             continue
+        label = config.label_for(resolved.canonical, surface) or resolved.label
         result.append(
             Mention(
                 text=surface,
-                label=resolved.label,
+                label=label,
                 start=span.start,
                 end=span.end,
                 canonical=resolved.canonical,
-                entity_id=resolved.entity_id,
+                entity_id=(
+                    resolved.entity_id
+                    if label == resolved.label
+                    else entity_id(label, resolved.canonical)
+                ),
             )
         )
     return result

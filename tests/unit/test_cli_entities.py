@@ -11,16 +11,20 @@ from tests.conftest import docflow_in as docflow
 CONLL = REPO / "tests" / "data" / "conll" / "wire_sample.conll"
 
 
-def test_alias_merge_and_block_commands_write_the_entities_file(data_dir: Path) -> None:
+def test_alias_merge_relabel_and_block_commands_write_the_entities_file(data_dir: Path) -> None:
     assert docflow(data_dir, "entities", "alias", "Recep Tayyip Erdoğan", "Tayyip").returncode == 0
     assert docflow(data_dir, "entities", "merge", "Islamic State", "ISIL").returncode == 0
     assert docflow(data_dir, "entities", "block", "Reuters").returncode == 0
+    assert docflow(data_dir, "entities", "relabel", "Kyiv", "gpe").returncode == 0
+    refused = docflow(data_dir, "entities", "relabel", "Kyiv", "city")
+    assert refused.returncode != 0 and "not a name label" in refused.stderr + refused.stdout
     from tasks.entities.config import load_config
 
     config = load_config(data_dir / "entities.toml")
     assert config.alias_for("tayyip") == "Recep Tayyip Erdoğan"
     assert config.merged("Islamic State") == "ISIL"
     assert config.is_blocked("Reuters")
+    assert config.label_for("Kyiv") == "GPE"
 
 
 def test_the_rules_apply_when_a_document_is_tagged(data_dir: Path) -> None:

@@ -6,8 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from tasks.entities import EntityConfig, add_alias, add_block, add_merge, load_config
+from tasks.entities import (
+    EntityConfig,
+    add_alias,
+    add_block,
+    add_merge,
+    add_relabel,
+    load_config,
+    refine,
+)
 from tasks.errors import ConfigError
+from tasks.models import Mention
 
 EXAMPLE = """\
 # my rules
@@ -132,3 +141,23 @@ def test_editing_a_malformed_file_fails_without_touching_it(tmp_path: Path) -> N
         add_block(path, "Reuters")
     assert path.read_text(encoding="utf-8") == "[alias\n"
     assert not list(tmp_path.glob(".entities.toml.*"))
+
+
+def test_a_relabel_rule_gives_a_name_its_label_and_the_entity_id_follows(tmp_path: Path) -> None:
+    path = tmp_path / "entities.toml"
+    add_relabel(path, "Kyiv", "gpe")
+    config = load_config(path)
+    assert config.label_for("kyiv") == "GPE" and config.label_for("Lviv") is None
+    text = "Officials in Kyiv said the talks would go on."
+    start = text.index("Kyiv")
+    model = [Mention(text="Kyiv", label="ORG", start=start, end=start + 4)]
+    (mention,) = refine(text, model, config)
+    assert (mention.label, mention.entity_id) == ("GPE", "GPE:kyiv")
+
+
+def test_a_relabel_to_something_that_is_not_a_name_label_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a name label"):
+        add_relabel(tmp_path / "entities.toml", "Kyiv", "CITY")
+    (tmp_path / "entities.toml").write_text('[relabel]\n"Kyiv" = "CITY"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"entities.toml:2: \[relabel\] 'CITY'"):
+        load_config(tmp_path / "entities.toml")

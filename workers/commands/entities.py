@@ -1,4 +1,4 @@
-"""`docflow entities` (list, alias, merge, block) and `docflow eval`: entities users can trust.
+"""`docflow entities` (list, alias, merge, relabel, block) and `docflow eval`.
 
 `docflow entities review` lives in `workers.commands.entities_review`; the group itself and
 `write_rule` are shared from `workers.commands`.
@@ -71,6 +71,17 @@ def merge(
     from tasks.entities.config import add_merge
 
     write_rule(lambda path: add_merge(path, a, b), f"{a!r} is merged into {b!r}")
+
+
+@entities_app.command()
+def relabel(
+    name: Annotated[str, typer.Argument(help="a mention's text or canonical name, e.g. 'Kyiv'")],
+    label: Annotated[str, typer.Argument(help="the label it always has: GPE, ORG, PERSON, ...")],
+) -> None:
+    """Give every mention named NAME the label LABEL (the model's or the rules' aside)."""
+    from tasks.entities.config import add_relabel
+
+    write_rule(lambda path: add_relabel(path, name, label), f"{name!r} is now {label.upper()}")
 
 
 @entities_app.command()

@@ -25,8 +25,16 @@ from workers.output import console, print_json
 #: how many stored entities are ranked (most documents first)
 SCAN_LIMIT = 100_000
 DECISIONS_FILE = "entities-reviewed.jsonl"
-KEYS = "[a]ccept  [m]erge  a[l]ias  [b]lock  [s]kip  [q]uit"
-DECISIONS = {"a": "accept", "m": "merge", "l": "alias", "b": "block", "s": "skip", "q": "quit"}
+KEYS = "[a]ccept  [m]erge  a[l]ias  [r]elabel  [b]lock  [s]kip  [q]uit"
+DECISIONS = {
+    "a": "accept",
+    "m": "merge",
+    "l": "alias",
+    "r": "relabel",
+    "b": "block",
+    "s": "skip",
+    "q": "quit",
+}
 
 if TYPE_CHECKING:  # the ranking (rapidfuzz, numpy) is imported when `review` runs
     from tasks.entities.review import Suspect
@@ -66,13 +74,13 @@ def _show(index: int, total: int, suspect: Suspect) -> None:
     elif action == "merge":
         hint = f"merge into {escape(repr(target))}"
     else:
-        hint = f"relabel as {target} (no rule does that: accept or skip)"
+        hint = f"relabel as {target}"
     console.print(f"  suggested: {hint}")
 
 
 def _rule_for(decision: str, suspect: Suspect) -> tuple[Callable[[Path], object], str, str] | None:
     """The rule a decision writes: (add, what it did, target), or None if nothing to write."""
-    from tasks.entities.config import add_alias, add_block, add_merge
+    from tasks.entities.config import add_alias, add_block, add_merge, add_relabel
 
     name = suspect.entity.name
     if decision == "block":
@@ -83,6 +91,12 @@ def _rule_for(decision: str, suspect: Suspect) -> tuple[Callable[[Path], object]
         if target:
             done = f"{name!r} is merged into {target!r}"
             return (lambda path: add_merge(path, name, target)), done, target
+    if decision == "relabel":
+        label = suspect.target if suspect.action == "relabel" and suspect.target else ""
+        label = label or _ask("  relabel as (GPE, ORG, PERSON, ...; empty to skip): ")
+        if label:
+            done = f"{name!r} is now {label.upper()}"
+            return (lambda path: add_relabel(path, name, label)), done, label.upper()
     if decision == "alias":
         target = _ask("  store it under (canonical name, empty to skip): ")
         if target:
