@@ -275,3 +275,35 @@ def add_block(path: Path, name: str) -> None:
         return
     names.append(name)
     _write_atomically(path, doc)
+
+
+#: the kinds of rule `add_rule` writes, and what each needs as `other`
+RULE_KINDS = {
+    "alias": "the other spelling",
+    "merge": "the entity that stays",
+    "relabel": "the label",
+    "block": None,
+}
+
+
+def add_rule(path: Path, kind: str, name: str, other: str | None = None) -> str:
+    """Write one rule of `kind` (see `RULE_KINDS`); returns what it did, in words.
+
+    The one entry point for the CLI commands, the review queue and the HTTP API."""
+    if kind not in RULE_KINDS:
+        raise ConfigError(f"unknown rule {kind!r}", hint=f"use one of {', '.join(RULE_KINDS)}")
+    other = (other or "").strip()
+    needs = RULE_KINDS[kind]
+    if needs and not other:
+        raise ConfigError(f"a {kind} rule needs {needs}", hint="give both names")
+    if kind == "alias":
+        add_alias(path, name, other)
+        return f"{other!r} is now an alias of {name!r}"
+    if kind == "merge":
+        add_merge(path, name, other)
+        return f"{name!r} is merged into {other!r}"
+    if kind == "relabel":
+        add_relabel(path, name, other)
+        return f"{name!r} is now {other.upper()}"
+    add_block(path, name)
+    return f"{name!r} is blocked"

@@ -6,8 +6,6 @@ This module holds what several command modules share; a command module imports n
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from pathlib import Path
 
 import typer
 
@@ -81,15 +79,17 @@ def resolve_id(store: Store, ident: str) -> str:
     raise DocumentNotFound(f"{len(ids)} documents start with {ident!r}", hint="give more of the id")
 
 
-def write_rule(add: Callable[[Path], object], done: str, *, hint: bool = True) -> None:
+def write_rule(kind: str, name: str, other: str | None = None, *, hint: bool = True) -> None:
     """Add a rule to the user's rules file (DOCFLOW_ENTITIES_FILE) and say what changed.
 
-    `add(path)` writes the rule (`tasks.entities.config.add_alias` and the like); hint:
-    end the line with how to apply the rule to documents already stored.
+    `kind` and `other` as `tasks.entities.config.add_rule` takes them; hint: end the line
+    with how to apply the rule to documents already stored.
     """
+    from tasks.entities.config import add_rule
+
     path = setup(logs=False).entities_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    add(path)
+    done = add_rule(path, kind, name, other)
     console.print(f"{path}: {done}; {REPROCESS_HINT}" if hint else f"{path}: {done}")
 
 

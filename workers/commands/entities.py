@@ -57,9 +57,7 @@ def alias(
     other: Annotated[str, typer.Argument(metavar="ALIAS", help="another spelling, e.g. 'Tayyip'")],
 ) -> None:
     """Store mentions spelled ALIAS under NAME."""
-    from tasks.entities.config import add_alias
-
-    write_rule(lambda path: add_alias(path, name, other), f"{other!r} is now an alias of {name!r}")
+    write_rule("alias", name, other)
 
 
 @entities_app.command()
@@ -68,9 +66,7 @@ def merge(
     b: Annotated[str, typer.Argument(metavar="B", help="the entity that stays")],
 ) -> None:
     """Merge entity A into entity B (by canonical name)."""
-    from tasks.entities.config import add_merge
-
-    write_rule(lambda path: add_merge(path, a, b), f"{a!r} is merged into {b!r}")
+    write_rule("merge", a, b)
 
 
 @entities_app.command()
@@ -79,17 +75,13 @@ def relabel(
     label: Annotated[str, typer.Argument(help="the label it always has: GPE, ORG, PERSON, ...")],
 ) -> None:
     """Give every mention named NAME the label LABEL (the model's or the rules' aside)."""
-    from tasks.entities.config import add_relabel
-
-    write_rule(lambda path: add_relabel(path, name, label), f"{name!r} is now {label.upper()}")
+    write_rule("relabel", name, label)
 
 
 @entities_app.command()
 def block(name: Annotated[str, typer.Argument(help="a name never to store as an entity")]) -> None:
     """Never store NAME as an entity (e.g. a news agency's name in every byline)."""
-    from tasks.entities.config import add_block
-
-    write_rule(lambda path: add_block(path, name), f"{name!r} is blocked")
+    write_rule("block", name)
 
 
 @app.command("eval")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -78,31 +77,20 @@ def _show(index: int, total: int, suspect: Suspect) -> None:
     console.print(f"  suggested: {hint}")
 
 
-def _rule_for(decision: str, suspect: Suspect) -> tuple[Callable[[Path], object], str, str] | None:
-    """The rule a decision writes: (add, what it did, target), or None if nothing to write."""
-    from tasks.entities.config import add_alias, add_block, add_merge, add_relabel
-
-    name = suspect.entity.name
+def _rule_for(decision: str, suspect: Suspect) -> tuple[str, str | None] | None:
+    """The rule a decision writes: (kind, its target), or None if nothing to write."""
     if decision == "block":
-        return (lambda path: add_block(path, name)), f"{name!r} is blocked", ""
-    if decision == "merge":
-        target = suspect.target if suspect.action == "merge" and suspect.target else ""
-        target = target or _ask("  merge into (canonical name, empty to skip): ")
-        if target:
-            done = f"{name!r} is merged into {target!r}"
-            return (lambda path: add_merge(path, name, target)), done, target
-    if decision == "relabel":
-        label = suspect.target if suspect.action == "relabel" and suspect.target else ""
-        label = label or _ask("  relabel as (GPE, ORG, PERSON, ...; empty to skip): ")
-        if label:
-            done = f"{name!r} is now {label.upper()}"
-            return (lambda path: add_relabel(path, name, label)), done, label.upper()
-    if decision == "alias":
-        target = _ask("  store it under (canonical name, empty to skip): ")
-        if target:
-            done = f"{name!r} is now an alias of {target!r}"
-            return (lambda path: add_alias(path, target, name)), done, target
-    return None
+        return "block", None
+    suggested = suspect.target if suspect.action == decision and suspect.target else ""
+    question = {
+        "merge": "  merge into (canonical name, empty to skip): ",
+        "relabel": "  relabel as (GPE, ORG, PERSON, ...; empty to skip): ",
+        "alias": "  store it under (canonical name, empty to skip): ",
+    }.get(decision)
+    if question is None:
+        return None
+    target = suggested or _ask(question)
+    return (decision, target) if target else None
 
 
 def _record(path: Path, suspect: Suspect, decision: str, target: str | None) -> None:
@@ -136,9 +124,13 @@ def _decide(suspect: Suspect, log: Path) -> tuple[bool, bool]:
     if rule is None:
         console.print("  skipped")
         return False, False
-    add, done, target = rule
+    kind, target = rule
+    # an alias stores the suspect's spelling under the name typed: the typed name leads
+    name, other = (
+        (target or "", suspect.entity.name) if kind == "alias" else (suspect.entity.name, target)
+    )
     try:
-        write_rule(add, done, hint=False)
+        write_rule(kind, name, other, hint=False)
     except ConfigError as exc:
         console.print(f"  [red]not written:[/] {escape(str(exc))}")
         return False, False

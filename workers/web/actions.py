@@ -103,24 +103,13 @@ def retry(state: WebState, ident: str) -> RetryOut:
 
 
 def write_rule(state: WebState, rule: RuleIn) -> RuleOut:
-    """Add an alias, merge or block rule to the user's entities file."""
-    from tasks.entities.config import add_alias, add_block, add_merge
+    """Add an alias, merge, relabel or block rule to the user's entities file."""
+    from tasks.entities.config import add_rule
 
     path = state.settings.entities_path
-    other = (rule.other or "").strip()
-    if rule.kind != "block" and not other:
-        raise BadRule(f"a {rule.kind} rule needs `other`", hint="give both names")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if rule.kind == "alias":
-            add_alias(path, rule.name, other)
-            done = f"{other!r} is now an alias of {rule.name!r}"
-        elif rule.kind == "merge":
-            add_merge(path, rule.name, other)
-            done = f"{rule.name!r} is merged into {other!r}"
-        else:
-            add_block(path, rule.name)
-            done = f"{rule.name!r} is blocked"
+        done = add_rule(path, rule.kind, rule.name, rule.other)
     except (ConfigError, ValueError) as exc:
         message = exc.message if isinstance(exc, ConfigError) else str(exc)
         raise BadRule(message, hint="fix the names and send the rule again") from exc

@@ -60,18 +60,20 @@ class RetryOut(BaseModel):
 
 
 class RuleIn(BaseModel):
-    """An entity rule, as `docflow entities alias|merge|block` writes it."""
+    """An entity rule, as `docflow entities alias|merge|relabel|block` writes it."""
 
-    kind: Literal["alias", "merge", "block"]
+    kind: Literal["alias", "merge", "relabel", "block"]
     name: str = Field(
         min_length=1,
         max_length=200,
-        description="alias: the canonical name; merge: the entity merged away; block: the name",
+        description="alias: the canonical name; merge: the entity merged away;"
+        " relabel, block: the name",
     )
     other: str | None = Field(
         default=None,
         max_length=200,
-        description="alias: the other spelling; merge: the entity that stays",
+        description="alias: the other spelling; merge: the entity that stays;"
+        " relabel: the label (GPE, ORG, PERSON, ...)",
     )
 
 
