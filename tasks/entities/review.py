@@ -8,9 +8,13 @@ suggestion gives the suggested action:
   rules file can't relabel a name, so the suggestion is `relabel` to the majority's label);
 - a near-duplicate spelling under the same label (`rapidfuzz` over the most frequent
   entities): the rarer spelling is flagged, merged into the more frequent one;
+- a one-word PERSON that is (or is spelled like) the surname of exactly one full name
+  (`Zelensky` beside `Volodymyr Zelenskiy`): merged into the full name;
 - a lower-case or pronoun-like name (`he`, `the company`): block;
-- a gazetteer place tagged PERSON: block;
+- a gazetteer place tagged PERSON: relabel to GPE;
 - a single mention: a weak signal that only adds to another one.
+
+Only names are reviewed: dates, numbers and amounts (`two`, `$100 billion`) are values.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from tasks.entities.normalize import fold
+from tasks.entities.spans import NAME_LABELS
 from tasks.models import EntityRow
 
 Action = Literal["merge", "block", "relabel"]
@@ -33,6 +38,7 @@ WEIGHTS: dict[str, float] = {
     "pronoun": 4.0,
     "place_person": 3.0,
     "near_duplicate": 3.0,
+    "surname": 3.0,
     "label_flip": 2.5,
     "single_mention": 0.5,
 }
@@ -42,6 +48,8 @@ MAX_FUZZY = 5000
 FUZZY_CUTOFF = 92
 #: shorter folded names are never near-duplicates (`Iran` / `Iraq`)
 FUZZY_MIN_CHARS = 6
+#: `fuzz.ratio` from which a one-word name is spelled like a full name's surname
+SURNAME_CUTOFF = 87
 PRONOUNS = frozenset(
     {"i", "me", "my", "we", "us", "our", "you", "your", "he", "him", "his", "she", "her"}
     | {"it", "its", "they", "them", "their", "this", "that", "these", "those", "who", "whom"}
@@ -131,6 +139,30 @@ def near_duplicates(
                 yield group[rare].id, _Finding("near_duplicate", reason, "merge", target.name)
 
 
+def surname_variants(
+    rows: Sequence[EntityRow], *, limit: int = MAX_FUZZY, cutoff: int = SURNAME_CUTOFF
+) -> Iterable[tuple[str, _Finding]]:
+    """One-word PERSON entities that are (or are spelled like) the surname of exactly one
+    multi-word PERSON entity: documents that never named the person in full."""
+    people = [r for r in sorted(rows, key=_frequency)[:limit] if r.label == "PERSON"]
+    full = [r for r in people if len(fold(r.name).split()) > 1]
+    bare = [r for r in people if len(fold(r.name).split()) == 1]
+    bare = [r for r in bare if len(fold(r.name)) >= FUZZY_MIN_CHARS]
+    if not full or not bare:
+        return
+    surnames = [fold(r.name).split()[-1] for r in full]
+    names = [fold(r.name) for r in bare]
+    scores = process.cdist(
+        names, surnames, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.uint8, workers=-1
+    )
+    for index, row in enumerate(bare):
+        matched = {full[j].name for j in np.flatnonzero(scores[index])}
+        if len(matched) == 1:  # `Kim` of many Kims is left alone
+            (target,) = matched
+            reason = f"the surname (or its spelling) of {target!r}"
+            yield row.id, _Finding("surname", reason, "merge", target)
+
+
 def is_pronoun_like(name: str) -> bool:
     """A pronoun (`He`, `they`; not an acronym: `US`, `IT`) or a name with cased letters,
     none of them capital (`the company`)."""
@@ -183,10 +215,12 @@ def rank(
     Order: score, then documents (descending), then id; the same rows always give the same
     list. `is_place` answers "is this name a gazetteer place?" (the GeoNames table by default).
     """
+    rows = [row for row in rows if row.label in NAME_LABELS]
     findings: dict[str, list[_Finding]] = defaultdict(list)
     for row in rows:
         findings[row.id].extend(_own_findings(row, is_place))
-    for entity_id, finding in (*near_duplicates(rows), *label_flips(rows)):
+    others = (*near_duplicates(rows), *surname_variants(rows), *label_flips(rows))
+    for entity_id, finding in others:
         findings[entity_id].append(finding)
     suspects = [s for row in rows if (s := _suspect(row, findings.get(row.id, [])))]
     suspects.sort(key=lambda s: (-s.score, -s.entity.documents, s.entity.id))

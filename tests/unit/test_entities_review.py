@@ -92,3 +92,22 @@ def test_the_order_is_deterministic_score_then_documents_then_id() -> None:
     assert [s.entity.name for s in rank(rows[::-1], is_place=places("Paris"))] == names
     assert [s.entity.name for s in rank(rows, limit=2, is_place=places("Paris"))] == names[:2]
     assert suspects[0].to_dict()["action"] == "block"
+
+
+def test_a_bare_surname_spelled_like_one_full_name_is_merged_into_it_but_not_of_two() -> None:
+    rows = [
+        row("Volodymyr Zelenskiy", documents=30),
+        row("Zelensky", documents=2),
+        row("Boris Johnson", documents=9),
+        row("Dustin Johnson", documents=5),
+        row("Johnson", documents=2),
+    ]
+    suspects = rank(rows, is_place=places())
+    assert [(s.entity.name, s.suggestion) for s in suspects] == [
+        ("Zelensky", ("merge", "Volodymyr Zelenskiy"))
+    ]
+
+
+def test_dates_numbers_and_amounts_are_values_not_names_to_review() -> None:
+    rows = [row("two", "CARDINAL"), row("last week", "DATE"), row("$100 billion", "MONEY")]
+    assert rank(rows, is_place=places()) == []
