@@ -55,6 +55,7 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
     DOC_KEY = "id"
     PAIR_DOC = "doc_id"
     ROW_KEY = "d.doc_id"
+    CONCURRENT_READS = True  # a thread-safe pool: the page and the facets run at once
     SEARCH_FIELDS_VERSION = 4
 
     def __init__(self, url: str, schema: str = "public") -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, NamedTuple
 
 from tasks.errors import QuerySyntaxError
@@ -24,6 +25,8 @@ from tasks.search.snippet import make_snippet
 from tasks.store.rows import ENTITY_COLUMNS, Row, entity_row
 
 _ORDER = "score DESC, published DESC NULLS LAST, id"
+#: runs a search's facets beside its page, for stores with CONCURRENT_READS
+_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="docflow-search")
 #: what the full-text row copies from its document for search to filter and sort on
 FTS_COPIED = "published, published_day, dateline_key, dateline_place, language, format"
 _FACET_COLUMNS = (
@@ -73,6 +76,8 @@ class SQLSearch(ABC):
     PAIR_DOC: ClassVar[str]
     #: the same key on a search row `d`
     ROW_KEY: ClassVar[str]
+    #: may two reads of one search run at once (a pool of connections)?
+    CONCURRENT_READS: ClassVar[bool] = False
 
     @abstractmethod
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> Sequence[Row]:
@@ -118,8 +123,16 @@ class SQLSearch(ABC):
         filters = self._filters(request, match.id)
         if filters is None:  # an entity that does not exist: nothing can match
             return SearchPage(request=request, total=0, hits=[], facets=_no_facets())
-        hits, total = self._hits(request, query, match, filters)
-        facets = self._facets(match, filters, total) if request.facets else {}
+        if not request.facets:
+            hits, total = self._hits(request, query, match, filters)
+            return SearchPage(request=request, total=total, hits=hits, facets={})
+        if self.CONCURRENT_READS:  # the page and the facets on two connections at once
+            facets_done = _READS.submit(self._facets, match, filters, None)
+            hits, total = self._hits(request, query, match, filters)
+            facets = facets_done.result()
+        else:
+            hits, total = self._hits(request, query, match, filters)
+            facets = self._facets(match, filters, total)
         return SearchPage(request=request, total=total, hits=hits, facets=facets)
 
     def _source(self, request: SearchRequest, query: Query) -> Match:
@@ -203,8 +216,11 @@ class SQLSearch(ABC):
             total = 0
         return [_hit(row, query) for row in rows], total
 
-    def _facets(self, match: Match, filters: Filters, total: int) -> dict[str, list[FacetCount]]:
-        """Every facet of the whole result in one statement (the match runs once)."""
+    def _facets(
+        self, match: Match, filters: Filters, total: int | None
+    ) -> dict[str, list[FacetCount]]:
+        """Every facet of the whole result in one statement (the match runs once);
+        `total`: how many documents matched, if known already."""
         matched, params = self._matched(match, filters, _FACET_COLUMNS, scored=False)
         pair = self.PAIR_DOC
         counts = self._entity_counts(match, filters, total)
@@ -237,7 +253,7 @@ class SQLSearch(ABC):
         out["entities"].sort(key=lambda c: rank.get(c.label or "", len(rank)))  # stable
         return out
 
-    def _entity_counts(self, match: Match, filters: Filters, total: int) -> str:
+    def _entity_counts(self, match: Match, filters: Filters, total: int | None) -> str:
         """The CTE `counts` (value, label, n): how many matched documents hold each entity."""
         pair = self.PAIR_DOC
         if not self._count_the_others(match, filters, total):
@@ -256,11 +272,15 @@ class SQLSearch(ABC):
             " FROM entities AS e LEFT JOIN unmatched AS u ON u.entity_id = e.id),"
         )
 
-    def _count_the_others(self, match: Match, filters: Filters, total: int) -> bool:
+    def _count_the_others(self, match: Match, filters: Filters, total: int | None) -> bool:
         """Is counting the entities of the documents the search did *not* find the
         cheaper way? When it found most of the searchable ones, with no other filter."""
         if not match.searchable or filters.where != "TRUE":
             return False
+        if total is None:
+            matched, params = self._matched(match, filters, "1 AS one", scored=False)
+            sql = f"SELECT count(*) AS n FROM ({matched}) AS m"
+            total = int(self._read_search(sql, params, match)[0]["n"])
         if total == 0:
             return False
         rows = self._read(f"SELECT count(*) AS n FROM {self.SEARCH_ROWS}")
