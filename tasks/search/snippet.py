@@ -16,6 +16,8 @@ from tasks.search.query import Query, fold
 
 HIGHLIGHT_OPEN = "<mark>"
 HIGHLIGHT_CLOSE = "</mark>"
+#: what may stand between two matched words marked as one run
+_JOINER = re.compile(r"[ \t]{1,3}|[ \t]?[-‐–][ \t]?")
 #: characters of text a snippet shows at most (marks and escapes not counted)
 MAX_SNIPPET_CHARS = 300
 ELLIPSIS = "…"
@@ -107,12 +109,19 @@ def _window(
 
 
 def _marked(text: str, spans: list[tuple[int, int, str]]) -> str:
-    """`text` HTML-escaped, with `<mark>` around each span."""
+    """`text` HTML-escaped, with one `<mark>` around each run of matched words that only
+    blanks or a hyphen separate (a phrase is marked whole: `<mark>central bank</mark>`)."""
+    runs: list[list[int]] = []
+    for start, end, _ in spans:
+        if runs and start < runs[-1][1]:
+            continue
+        if runs and _JOINER.fullmatch(text, runs[-1][1], start):
+            runs[-1][1] = end
+        else:
+            runs.append([start, end])
     out: list[str] = []
     at = 0
-    for start, end, _ in spans:
-        if start < at:
-            continue
+    for start, end in runs:
         out.append(html.escape(text[at:start]))
         out.append(HIGHLIGHT_OPEN + html.escape(text[start:end]) + HIGHLIGHT_CLOSE)
         at = end
