@@ -142,6 +142,19 @@ def test_an_entity_rule_goes_to_the_entities_file_as_the_cli_writes_it(web: Web)
         "/api/entities/rules", json={"kind": "merge", "name": "A", "other": "A"}
     )
     assert cycle.status_code == 422 and "itself" in cycle.json()["error"]
+    relabel = web.client.post(
+        "/api/entities/rules", json={"kind": "relabel", "name": "Kyiv", "other": "gpe"}
+    )
+    assert relabel.status_code == 200 and "'Kyiv' is now GPE" in relabel.json()["message"]
+    assert 'Kyiv = "GPE"' in (web.data / "entities.toml").read_text()
+    no_label = web.client.post("/api/entities/rules", json={"kind": "relabel", "name": "Kyiv"})
+    assert no_label.status_code == 422 and "needs the label" in no_label.json()["error"]
+
+
+def test_an_entity_page_offers_a_relabel_to_every_other_name_label(web: Web) -> None:
+    html = web.client.get("/entities/PERSON:hakan-fidan").text
+    assert 'name="kind" value="relabel"' in html
+    assert '<option value="GPE">GPE</option>' in html and '<option value="PERSON">' not in html
 
 
 def test_search_finds_by_words_with_facets_and_pages(web: Web) -> None:

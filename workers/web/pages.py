@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from tasks.entities.spans import NAME_LABELS
 from tasks.errors import QuerySyntaxError
 from tasks.search.request import MAX_PAGE, SearchPage, SearchRequest
 from workers.web import links, render
@@ -102,4 +103,5 @@ def entity_page(
     view = entity_view(state.store, key, page_no)
     months = render.bars([(c.value, c.count) for c in view.per_month])
     days = render.bars([(c.value, c.count) for c in view.per_day])
-    return page(state, request, "entity.html", view=view, months=months, days=days)
+    labels = sorted(NAME_LABELS - {view.entity.label})
+    return page(state, request, "entity.html", view=view, months=months, days=days, labels=labels)

@@ -80,11 +80,13 @@ def rule_post(
     other: Annotated[str | None, Form(max_length=200)] = None,
     token: TokenField = None,
 ) -> Response:
-    """An alias/merge/block rule from an entity page; back to that page."""
+    """An alias/merge/relabel/block rule from an entity page; back to that page."""
     require_writer(request, state.settings, token)
     try:
         rule = RuleIn.model_validate({"kind": kind, "name": name, "other": other or None})
     except ValidationError as exc:
-        raise BadRule(str(exc.errors()[0]["msg"]), hint="choose alias, merge or block") from exc
+        raise BadRule(
+            str(exc.errors()[0]["msg"]), hint="choose alias, merge, relabel or block"
+        ) from exc
     write_rule(state, rule)
     return RedirectResponse(f"{entity_href(back)}?done=rule", status_code=303)
