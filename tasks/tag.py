@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tasks.entities import EntityConfig, builtin_aliases, load_config
 from tasks.entities.gazetteer import gazetteer_version, place_names
@@ -97,6 +97,13 @@ def _chunks(text: str, limit: int) -> Iterator[tuple[int, str]]:
         yield start, text[start:cut]
         start = cut
     yield start, text[start:]
+
+
+class Tagged(NamedTuple):
+    """A text's refined mentions and the model's own spans they came from."""
+
+    mentions: list[Mention]
+    spans: list[tuple[int, int, str]]
 
 
 class Tagger:
@@ -204,12 +211,32 @@ class Tagger:
 
     def tag(self, text: str) -> list[Mention]:
         """Refined mentions with canonical names and stable entity ids (a batch of one)."""
-        result = self.tag_batch([text])[0]
+        return self.tag_with_spans(text).mentions
+
+    def tag_with_spans(self, text: str) -> Tagged:
+        """`tag`, with the model's own spans the mentions were refined from."""
+        result = self.tag_batch_with_spans([text])[0]
         if isinstance(result, TaggingError):
             raise result
         return result
 
+    def retag(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[Mention]:
+        """The rules (and the user's entities.toml, as it is now) over spans the model
+        found before: what `tag` gives today without running the model again."""
+        self._refresh_config()
+        return self._refine(text, spans)
+
+    def _refine(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[Mention]:
+        return refine_offsets(text, spans, self._config, self._aliases) if text.strip() else []
+
     def tag_batch(self, texts: Sequence[str]) -> list[list[Mention] | TaggingError]:
+        """`tag_batch_with_spans` without the spans."""
+        return [
+            r if isinstance(r, TaggingError) else r.mentions
+            for r in self.tag_batch_with_spans(texts)
+        ]
+
+    def tag_batch_with_spans(self, texts: Sequence[str]) -> list[Tagged | TaggingError]:
         """Per text, in order: its refined mentions, or the TaggingError the model raised on it.
 
         One `nlp.pipe` over the batch, then the rules per text exactly as `tag` applies
@@ -221,12 +248,8 @@ class Tagger:
         self._refresh_config()
         found = self._entities_isolated(texts)
         return [
-            entities
-            if isinstance(entities, TaggingError)
-            else (
-                refine_offsets(text, entities, self._config, self._aliases) if text.strip() else []
-            )
-            for text, entities in zip(texts, found, strict=True)
+            spans if isinstance(spans, TaggingError) else Tagged(self._refine(text, spans), spans)
+            for text, spans in zip(texts, found, strict=True)
         ]
 
 

@@ -50,7 +50,7 @@ def _parse_each(members: list[Member]) -> None:
 
 
 def _tag_all(members: list[Member], get_tagger: Callable[[], Tagger], batch: BatchCall) -> None:
-    """ONE `Tagger.tag_batch` over the texts of every document still running."""
+    """ONE `Tagger.tag_batch_with_spans` over the texts of every document still running."""
     parsed: list[Member] = []
     for member in running(members):
         if member.problem is not None:
@@ -65,16 +65,16 @@ def _tag_all(members: list[Member], get_tagger: Callable[[], Tagger], batch: Bat
     tagger = get_tagger()
     started = time.time()
     texts = [m.article.text for m in parsed if m.article is not None]
-    tagged = tagger.tag_batch(texts)
+    tagged = tagger.tag_batch_with_spans(texts)
     elapsed_ms = (time.time() - started) * 1000
     words = sum(m.article.word_count for m in parsed if m.article is not None)
-    for member, mentions in zip(parsed, tagged, strict=True):
+    for member, found in zip(parsed, tagged, strict=True):
         result = member.start(Stage.tag, started)
         member.tag_version = tagger.version
-        if isinstance(mentions, TaggingError):
-            member.problem = Problem(Stage.tag, mentions)
+        if isinstance(found, TaggingError):
+            member.problem = Problem(Stage.tag, found)
             continue
-        member.mentions = mentions
+        member.mentions, member.spans = found
         # the one model call's time, shared out by words: per-document times still add up
         share = (member.article.word_count if member.article else 0) / max(1, words)
         member.done[Stage.tag] = replace(result(), duration_ms=elapsed_ms * share)

@@ -86,6 +86,8 @@ class Member:
     batch: BatchCall
     article: Article | None = None
     mentions: list[Mention] | None = None
+    #: the model's own spans the mentions were refined from (kept for `relink`)
+    spans: list[tuple[int, int, str]] | None = None
     tag_version: str = ""
     timers: dict[Stage, Timer] = field(default_factory=dict)
     #: each finished stage's run, timed when its work ended (written later, in the writes)

@@ -132,7 +132,7 @@ def _save_parsed(store: Store, member: Member, doc: DocumentRecord, _: Timer) ->
 
 def _save_tags(store: Store, member: Member, doc: DocumentRecord, _: Timer) -> DocumentRecord:
     mentions = member.mentions or []
-    store.save_tags(doc.id, mentions, member.tag_version, member.done[Stage.tag])
+    store.save_tags(doc.id, mentions, member.tag_version, member.done[Stage.tag], member.spans)
     update = {"status": Status.tagged, "mentions": mentions, "tag_version": member.tag_version}
     return doc.model_copy(update=update)
 

@@ -30,8 +30,8 @@ def tag(store: Store, doc: DocumentRecord, done: Done) -> DocumentRecord:
     if doc.article is None:
         raise DocumentNotFound(f"document {doc.id} has no parsed article to tag")
     tagger = get_tagger()
-    mentions = tagger.tag(doc.article.text)
-    store.save_tags(doc.id, mentions, tagger.version, done())
+    mentions, spans = tagger.tag_with_spans(doc.article.text)
+    store.save_tags(doc.id, mentions, tagger.version, done(), spans)
     return doc.model_copy(
         update={"status": Status.tagged, "mentions": mentions, "tag_version": tagger.version}
     )

@@ -78,9 +78,24 @@ class Store(Protocol):
         """received -> parsed, if `run` owns the parse stage (else StaleRun)."""
 
     def save_tags(
-        self, doc_id: str, mentions: list[Mention], tag_version: str, run: StageResult
+        self,
+        doc_id: str,
+        mentions: list[Mention],
+        tag_version: str,
+        run: StageResult,
+        raw_spans: list[tuple[int, int, str]] | None = None,
     ) -> None:
-        """parsed -> tagged, if `run` owns the tag stage (else StaleRun)."""
+        """parsed -> tagged, if `run` owns the tag stage (else StaleRun); `raw_spans`, the
+        model's own (start, end, label) spans, are kept for `relink`."""
+
+    def raw_spans(self, doc_id: str) -> list[tuple[int, int, str]] | None:
+        """The model's spans `save_tags` kept (None: tagged without them)."""
+
+    def relink(self, doc_id: str, mentions: list[Mention], tag_version: str) -> bool:
+        """Replace an indexed document's mentions (its entities, counts and facet rows
+        with them) in one transaction, without a stage run: the user's rules changed, the
+        model's spans did not. False, and nothing written, if the document is not indexed
+        or a stage is running on it."""
 
     def index_document(self, doc_id: str, run: StageResult) -> None:
         """tagged -> indexed: full-text index, mentions and entity counts in one transaction.

@@ -18,16 +18,19 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from tasks.errors import StaleRun
 from tasks.models import Article, Mention, RawArticle, Stage, Status
-from tasks.search.fields import entity_keys, search_fields
+from tasks.search.fields import search_fields
 from tasks.store.base import INPUT_STATUS, StageResult, entity_deltas, mention_rows
 from tasks.store.batch import BatchDialect, BatchScope, Deltas, WriteBatch
 from tasks.store.reads import SQLReads
-from tasks.store.rows import ENTITY_COLUMNS, Result, article_of, entity_row, mentions_of
+from tasks.store.refill import fill_search_fields
+from tasks.store.rows import SEARCH_FIELDS_SET, Result, article_of, mentions_of
 
 #: a write transaction's handle: a sqlite3.Connection or a psycopg cursor
 Tx = TypeVar("Tx")
 #: (entity id, canonical, label, surface text) of each mention, as `mention_rows` makes them
 MentionRows = list[tuple[str, str, str, str]]
+#: one of the model's own entity spans: (start, end, label)
+Span = tuple[int, int, str]
 
 _INSERT_DOCUMENT = (
     "INSERT INTO documents (id, content_hash, source, format, part, raw, status, trace_id,"
@@ -60,10 +63,6 @@ _OWNER = (
     " ON r.doc_id = d.id AND r.stage = ? WHERE d.id = ?"
 )
 _DONE = "stage = NULL, last_error = NULL, updated_at = ?"
-#: the columns search filters on, as `tasks.search.fields.search_fields` gives them
-_SEARCH_FIELDS = "published_day = ?, dateline_place = ?, dateline_key = ?, language = ?"
-#: documents read at a time by a migration's Python step
-_FILL_PAGE = 500
 
 
 class SQLStore(SQLReads, Generic[Tx]):
@@ -123,39 +122,7 @@ class SQLStore(SQLReads, Generic[Tx]):
     def _after_script(self, tx: Tx, version: int) -> None:
         """The Python part of a migration, in its transaction, after its SQL script."""
         if version == self.SEARCH_FIELDS_VERSION:
-            self._fill_search_fields(tx)
-
-    def _fill_search_fields(self, tx: Tx) -> None:
-        """Search columns, full-text rows and entity keys of rows written before them,
-        by the code that writes them for new rows (`save_parsed`, `_write_text`)."""
-        after = ""
-        while True:
-            rows = self._run(
-                tx,
-                "SELECT id, status, article FROM documents WHERE article IS NOT NULL"
-                " AND id > ? ORDER BY id LIMIT ?",
-                (after, _FILL_PAGE),
-            ).fetchall()
-            for row in rows:
-                article = article_of(row["article"]) or Article()
-                self._run(
-                    tx,
-                    f"UPDATE documents SET {_SEARCH_FIELDS} WHERE id = ?",
-                    (*search_fields(article), row["id"]),
-                )
-                if row["status"] == Status.indexed.value:
-                    self._write_text(tx, row["id"], article)
-                    self._write_doc_entities(tx, row["id"])
-            if len(rows) < _FILL_PAGE:
-                break
-            after = rows[-1]["id"]
-        entities = self._run(tx, f"SELECT {ENTITY_COLUMNS} FROM entities").fetchall()
-        for entity in map(entity_row, entities):
-            self._run(
-                tx,
-                "UPDATE entities SET keys = ? WHERE id = ?",
-                (entity_keys(entity.name, entity.aliases), entity.id),
-            )
+            fill_search_fields(self, tx)
 
     # ---- transactions --------------------------------------------------------------
     def batch(self, doc_ids: Iterable[str]) -> AbstractContextManager[WriteBatch]:
@@ -288,7 +255,7 @@ class SQLStore(SQLReads, Generic[Tx]):
             doc_id,
             Stage.parse,
             run,
-            f"article = ?, title = ?, published = ?, {_SEARCH_FIELDS}, status = ?, {_DONE}",
+            f"article = ?, title = ?, published = ?, {SEARCH_FIELDS_SET}, status = ?, {_DONE}",
             (
                 article.model_dump_json(),
                 article.title,
@@ -301,17 +268,47 @@ class SQLStore(SQLReads, Generic[Tx]):
         )
 
     def save_tags(
-        self, doc_id: str, mentions: list[Mention], tag_version: str, run: StageResult
+        self,
+        doc_id: str,
+        mentions: list[Mention],
+        tag_version: str,
+        run: StageResult,
+        raw_spans: list[Span] | None = None,
     ) -> None:
-        payload = json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
         self._settle(
             doc_id,
             Stage.tag,
             run,
-            f"mentions = ?, tag_version = ?, status = ?, {_DONE}",
-            (payload, tag_version, Status.tagged.value, time.time()),
+            f"mentions = ?, tag_version = ?, raw_spans = ?, status = ?, {_DONE}",
+            (
+                _mentions_json(mentions),
+                tag_version,
+                _spans_json(raw_spans),
+                Status.tagged.value,
+                time.time(),
+            ),
             durable=False,
         )
+
+    def raw_spans(self, doc_id: str) -> list[Span] | None:
+        rows = self._read("SELECT raw_spans FROM documents WHERE id = ?", (doc_id,))
+        if not rows or rows[0]["raw_spans"] is None:
+            return None
+        return [(int(a), int(b), str(label)) for a, b, label in json.loads(rows[0]["raw_spans"])]
+
+    def relink(self, doc_id: str, mentions: list[Mention], tag_version: str) -> bool:
+        with self._write(doc_id) as tx:
+            self._lock_document(tx, doc_id)
+            done = self._run(
+                tx,
+                "UPDATE documents SET mentions = ?, tag_version = ?, updated_at = ?"
+                " WHERE id = ? AND status = ? AND stage IS NULL",
+                (_mentions_json(mentions), tag_version, time.time(), doc_id, Status.indexed.value),
+            )
+            if done.rowcount != 1:
+                return False
+            self._index(tx, doc_id)
+        return True
 
     def index_document(self, doc_id: str, run: StageResult) -> None:
         now = time.time()
@@ -407,3 +404,11 @@ class SQLStore(SQLReads, Generic[Tx]):
                 "INSERT INTO rejected_files (source, stage, error, at) VALUES (?, ?, ?, ?)",
                 (source, str(stage), error, time.time()),
             )
+
+
+def _mentions_json(mentions: list[Mention]) -> str:
+    return json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
+
+
+def _spans_json(spans: list[Span] | None) -> str | None:
+    return None if spans is None else json.dumps([list(s) for s in spans], ensure_ascii=False)

@@ -54,6 +54,8 @@ STAGE_RUN_COLUMNS = ", ".join(_STAGE_RUN_FIELDS)
 REJECTED_COLUMNS = ", ".join(_REJECTED_FIELDS)
 #: what `entity_row` reads
 ENTITY_COLUMNS = "id, name, label, aliases, documents, mentions"
+#: the columns search filters on, set in the order `tasks.search.fields.search_fields` gives
+SEARCH_FIELDS_SET = "published_day = ?, dateline_place = ?, dateline_key = ?, language = ?"
 
 
 class Row(Protocol):

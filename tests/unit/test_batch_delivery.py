@@ -41,9 +41,9 @@ class CountingTagger:
     def version(self) -> str:
         return self.tagger.version
 
-    def tag_batch(self, texts: Sequence[str]) -> Any:
+    def tag_batch_with_spans(self, texts: Sequence[str]) -> Any:
         self.batches.append(len(texts))
-        return self.tagger.tag_batch(texts)
+        return self.tagger.tag_batch_with_spans(texts)
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tasks.models import Stage, Status
+from tasks.models import DocumentRecord, Stage, Status
 from tasks.store import Store
 from workers.cli_app import app
 from workers.commands import point_app_at, require_broker, resolve_id, setup, store_for
 from workers.output import console, print_json
+
+if TYPE_CHECKING:  # the tagger (spaCy) is imported only by the commands that tag
+    from tasks.relink import Relink
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 #: where a document goes back to so that a stage runs again
@@ -113,16 +116,22 @@ def reprocess(
     all_docs: Annotated[
         bool, typer.Option("--all", help="every document, not only those whose output is outdated")
     ] = False,
+    model: Annotated[
+        bool,
+        typer.Option("--model", help="tag: run the model again even where its kept spans do"),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="say what would change; change nothing")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Run a stage again on stored documents, after an entity-file edit or a model change.
 
     Without ids, only documents whose tags were made by another tagger version are redone
-    (or all of them with --all).
+    (or all of them with --all). For tag, a document tagged by the same model keeps the
+    model's spans: the rules alone redo it here and now (no model, no broker, seconds for
+    thousands); the others go through the pipeline again (a broker is needed).
     """
-    from workers.publish import enqueue_chain
-    from workers.resources import get_tagger
-
     try:
         chosen = Stage(stage)
     except ValueError:
@@ -131,20 +140,79 @@ def reprocess(
         raise typer.BadParameter("choose parse or tag", param_hint="--stage")
     settings = setup()
     store = store_for(settings)
-    point_app_at(require_broker(settings))
+    docs = _outdated(store, chosen, ids, all_docs)
+    relinks: list[Relink] = []
+    if chosen is Stage.tag and not model:
+        from tasks.relink import plan_relinks
+        from workers.resources import get_tagger
+
+        relinks, docs = plan_relinks(store, get_tagger(), docs)
+    changed = [r.doc.id for r in relinks if r.changed]
+    if dry_run:
+        _say_reprocess(chosen, [r.doc.id for r in relinks], changed, docs, json_out, dry=True)
+        return
+    if relinks:
+        from workers.resources import get_tagger
+
+        version = get_tagger().version
+        lost = [r.doc for r in relinks if not store.relink(r.doc.id, r.mentions, version)]
+        relinks = [r for r in relinks if r.doc not in lost]
+        changed = [r.doc.id for r in relinks if r.changed]
+        docs += lost  # a stage started on them meanwhile: the pipeline redoes them
+    if docs:
+        from workers.publish import enqueue_chain
+
+        point_app_at(require_broker(settings))
+        for doc in docs:
+            store.reset_to(doc.id, BEFORE[chosen])
+            enqueue_chain(doc.id, doc.trace_id, chosen)
+    _say_reprocess(chosen, [r.doc.id for r in relinks], changed, docs, json_out, dry=False)
+
+
+def _outdated(
+    store: Store, stage: Stage, ids: list[str] | None, all_docs: bool
+) -> list[DocumentRecord]:
+    """The named documents, or the indexed ones whose tags another tagger version made."""
     if ids:
-        docs = [store.get_document(resolve_id(store, i)) for i in ids]
-    else:
-        current = get_tagger().version if chosen is Stage.tag and not all_docs else None
-        docs = [
-            d
-            for d in store.iter_documents(Status.indexed)
-            if current is None or d.tag_version != current
-        ]
-    for doc in docs:
-        store.reset_to(doc.id, BEFORE[chosen])
-        enqueue_chain(doc.id, doc.trace_id, chosen)
+        return [store.get_document(resolve_id(store, i)) for i in ids]
+    if stage is not Stage.tag or all_docs:
+        return list(store.iter_documents(Status.indexed))
+    from workers.resources import get_tagger
+
+    current = get_tagger().version
+    return [d for d in store.iter_documents(Status.indexed) if d.tag_version != current]
+
+
+def _say_reprocess(
+    stage: Stage,
+    relinked: list[str],
+    changed: list[str],
+    queued: list[DocumentRecord],
+    json_out: bool,
+    dry: bool,
+) -> None:
+    """What reprocess did (or, dry, would do): rules only, and the pipeline again."""
+    again = [d.id for d in queued]
     if json_out:
-        print_json({"stage": chosen.value, "documents": [d.id for d in docs]})
-    else:
-        console.print(f"re-running {chosen.value} on {len(docs)} documents")
+        print_json(
+            {
+                "stage": stage.value,
+                "dry_run": dry,
+                "documents": relinked + again,
+                "relinked": relinked,
+                "changed": changed,
+                "queued": again,
+            }
+        )
+        return
+    if relinked:
+        done = "would be redone" if dry else "redone"
+        console.print(
+            f"rules only (the model's kept spans): {len(relinked)} documents {done},"
+            f" {len(changed)} with other entities"
+        )
+        for doc_id in changed if dry else []:
+            console.print(f"  {doc_id}")
+    if again or not relinked:
+        runs = "would run" if dry else "re-running"
+        console.print(f"{runs} {stage.value} on {len(again)} documents through the pipeline")
