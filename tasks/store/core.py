@@ -9,7 +9,6 @@ mentions and entity counts, search SQL and migrations.
 
 from __future__ import annotations
 
-import json
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -23,46 +22,21 @@ from tasks.store.base import INPUT_STATUS, StageResult, entity_deltas, mention_r
 from tasks.store.batch import BatchDialect, BatchScope, Deltas, WriteBatch
 from tasks.store.reads import SQLReads
 from tasks.store.refill import fill_search_fields
-from tasks.store.rows import SEARCH_FIELDS_SET, Result, article_of, mentions_of
+from tasks.store.rows import (
+    SEARCH_FIELDS_SET,
+    Result,
+    Span,
+    article_of,
+    mentions_json,
+    mentions_of,
+    spans_json,
+)
+from tasks.store.statements import DONE, INSERT_DOCUMENT, OWNER, START_RUN, UPSERT_RUN
 
 #: a write transaction's handle: a sqlite3.Connection or a psycopg cursor
 Tx = TypeVar("Tx")
 #: (entity id, canonical, label, surface text) of each mention, as `mention_rows` makes them
 MentionRows = list[tuple[str, str, str, str]]
-#: one of the model's own entity spans: (start, end, label)
-Span = tuple[int, int, str]
-
-_INSERT_DOCUMENT = (
-    "INSERT INTO documents (id, content_hash, source, format, part, raw, status, trace_id,"
-    " created_at, updated_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
-    " ON CONFLICT DO NOTHING RETURNING id"
-)
-_START_RUN = (
-    "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, attempts,"
-    " batch_id, batch_size) VALUES (?, ?, ?, ?, ?, 1, ?, ?)"
-    " ON CONFLICT (doc_id, stage) DO UPDATE SET"
-    " worker = excluded.worker, task_id = excluded.task_id,"
-    " started = excluded.started, duration_ms = NULL, error = NULL,"
-    " batch_id = excluded.batch_id, batch_size = excluded.batch_size,"
-    " attempts = r.attempts + 1 RETURNING attempts"
-)
-# Like a foreign key: a run of a document that does not exist is an error.
-_UPSERT_RUN = (
-    "INSERT INTO stage_runs AS r (doc_id, stage, worker, task_id, started, duration_ms,"
-    " attempts, error, batch_id, batch_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (doc_id, stage) DO UPDATE SET worker = excluded.worker,"
-    " task_id = excluded.task_id, started = excluded.started,"
-    " duration_ms = excluded.duration_ms,"
-    " attempts = CASE WHEN r.attempts > excluded.attempts THEN r.attempts"
-    " ELSE excluded.attempts END,"
-    " error = excluded.error, batch_id = excluded.batch_id,"
-    " batch_size = excluded.batch_size"
-)
-_OWNER = (
-    "SELECT d.status, r.task_id FROM documents AS d LEFT JOIN stage_runs AS r"
-    " ON r.doc_id = d.id AND r.stage = ? WHERE d.id = ?"
-)
-_DONE = "stage = NULL, last_error = NULL, updated_at = ?"
 
 
 class SQLStore(SQLReads, Generic[Tx]):
@@ -166,7 +140,7 @@ class SQLStore(SQLReads, Generic[Tx]):
         )
         if cur.rowcount == 1:
             return
-        row = self._run(tx, _OWNER, (str(stage), doc_id)).fetchone()
+        row = self._run(tx, OWNER, (str(stage), doc_id)).fetchone()
         if row is None:
             raise self._not_found(doc_id)
         raise StaleRun(doc_id, str(stage), run.task_id, row["task_id"], row["status"])
@@ -192,7 +166,7 @@ class SQLStore(SQLReads, Generic[Tx]):
     def _upsert_run(self, tx: Tx, doc_id: str, run: StageResult) -> None:
         self._run(
             tx,
-            _UPSERT_RUN,
+            UPSERT_RUN,
             (
                 doc_id,
                 str(run.stage),
@@ -219,7 +193,7 @@ class SQLStore(SQLReads, Generic[Tx]):
             # A racing insert of the same content waits for the other to commit, then
             # does nothing; the SELECT below then sees the winner's row.
             inserted = self._run(
-                tx, _INSERT_DOCUMENT, (*row, Status.received.value, trace_id, now, now)
+                tx, INSERT_DOCUMENT, (*row, Status.received.value, trace_id, now, now)
             ).fetchone()
             created = inserted is not None
             if created:
@@ -237,7 +211,7 @@ class SQLStore(SQLReads, Generic[Tx]):
             self._run(tx, "UPDATE documents SET updated_at = ? WHERE id = ?", (run.started, doc_id))
             row = self._run(
                 tx,
-                _START_RUN,
+                START_RUN,
                 (
                     doc_id,
                     str(run.stage),
@@ -255,7 +229,7 @@ class SQLStore(SQLReads, Generic[Tx]):
             doc_id,
             Stage.parse,
             run,
-            f"article = ?, title = ?, published = ?, {SEARCH_FIELDS_SET}, status = ?, {_DONE}",
+            f"article = ?, title = ?, published = ?, {SEARCH_FIELDS_SET}, status = ?, {DONE}",
             (
                 article.model_dump_json(),
                 article.title,
@@ -279,22 +253,16 @@ class SQLStore(SQLReads, Generic[Tx]):
             doc_id,
             Stage.tag,
             run,
-            f"mentions = ?, tag_version = ?, raw_spans = ?, status = ?, {_DONE}",
+            f"mentions = ?, tag_version = ?, raw_spans = ?, status = ?, {DONE}",
             (
-                _mentions_json(mentions),
+                mentions_json(mentions),
                 tag_version,
-                _spans_json(raw_spans),
+                spans_json(raw_spans),
                 Status.tagged.value,
                 time.time(),
             ),
             durable=False,
         )
-
-    def raw_spans(self, doc_id: str) -> list[Span] | None:
-        rows = self._read("SELECT raw_spans FROM documents WHERE id = ?", (doc_id,))
-        if not rows or rows[0]["raw_spans"] is None:
-            return None
-        return [(int(a), int(b), str(label)) for a, b, label in json.loads(rows[0]["raw_spans"])]
 
     def relink(self, doc_id: str, mentions: list[Mention], tag_version: str) -> bool:
         with self._write(doc_id) as tx:
@@ -303,7 +271,7 @@ class SQLStore(SQLReads, Generic[Tx]):
                 tx,
                 "UPDATE documents SET mentions = ?, tag_version = ?, updated_at = ?"
                 " WHERE id = ? AND status = ? AND stage IS NULL",
-                (_mentions_json(mentions), tag_version, time.time(), doc_id, Status.indexed.value),
+                (mentions_json(mentions), tag_version, time.time(), doc_id, Status.indexed.value),
             )
             if done.rowcount != 1:
                 return False
@@ -317,7 +285,7 @@ class SQLStore(SQLReads, Generic[Tx]):
             doc_id,
             Stage.index,
             run,
-            f"status = ?, {_DONE}, indexed_at = coalesce(indexed_at, ?)",
+            f"status = ?, {DONE}, indexed_at = coalesce(indexed_at, ?)",
             (Status.indexed.value, now, now),
             durable=False,
             then=lambda tx: self._index(tx, doc_id),
@@ -404,11 +372,3 @@ class SQLStore(SQLReads, Generic[Tx]):
                 "INSERT INTO rejected_files (source, stage, error, at) VALUES (?, ?, ?, ?)",
                 (source, str(stage), error, time.time()),
             )
-
-
-def _mentions_json(mentions: list[Mention]) -> str:
-    return json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
-
-
-def _spans_json(spans: list[Span] | None) -> str | None:
-    return None if spans is None else json.dumps([list(s) for s in spans], ensure_ascii=False)

@@ -15,9 +15,11 @@ from tasks.store.rows import (
     REJECTED_COLUMNS,
     STAGE_RUN_COLUMNS,
     Row,
+    Span,
     document_record,
     entity_row,
     rejected_file,
+    spans_of,
     stage_run,
 )
 from tasks.store.search import SQLSearch
@@ -26,6 +28,10 @@ from tasks.store.search import SQLSearch
 class SQLReads(SQLSearch):
     """Every read of a store, written against `?` placeholders and a few dialect hooks
     (search: `tasks.store.search`)."""
+
+    def raw_spans(self, doc_id: str) -> list[Span] | None:
+        rows = self._read("SELECT raw_spans FROM documents WHERE id = ?", (doc_id,))
+        return spans_of(rows[0]["raw_spans"]) if rows else None
 
     # ---- what each dialect supplies ----------------------------------------------
     @property

@@ -115,3 +115,24 @@ def entity_row(row: Row) -> EntityRow:
         documents=row["documents"],
         mentions=row["mentions"],
     )
+
+
+#: one of the model's own entity spans: (start, end, label)
+Span = tuple[int, int, str]
+
+
+def mentions_json(mentions: list[Mention]) -> str:
+    """A document's mentions as its `mentions` column holds them."""
+    return json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
+
+
+def spans_json(spans: list[Span] | None) -> str | None:
+    """The model's spans as the `raw_spans` column holds them (None: not kept)."""
+    return None if spans is None else json.dumps([list(s) for s in spans], ensure_ascii=False)
+
+
+def spans_of(raw: str | None) -> list[Span] | None:
+    """The `raw_spans` column read back."""
+    if raw is None:
+        return None
+    return [(int(a), int(b), str(label)) for a, b, label in json.loads(raw)]
