@@ -110,3 +110,18 @@ def test_review_asks_for_an_alias_target_and_stops_at_quit(collection: Path) -> 
     assert load_config(collection / "entities.toml").alias_for("he") == "He Who Must"
     lines = (collection / "entities-reviewed.jsonl").read_text().splitlines()
     assert [json.loads(line)["decision"] for line in lines] == ["alias"]
+
+
+def test_review_relabels_a_place_tagged_person_as_suggested(collection: Path) -> None:
+    result = docflow(collection, "entities", "review", stdin="r\nq\n")
+    assert result.returncode == 0, result.stderr
+    assert "'Kyiv' is now GPE" in result.stdout and "1 rule written" in result.stdout
+    from tasks.entities.config import load_config
+
+    assert load_config(collection / "entities.toml").label_for("Kyiv") == "GPE"
+    (decision,) = [json.loads(x) for x in (collection / "entities-reviewed.jsonl").open()]
+    assert (decision["name"], decision["decision"], decision["target"]) == (
+        "Kyiv",
+        "relabel",
+        "GPE",
+    )
