@@ -31,9 +31,9 @@ BUSY_TIMEOUT_MS = 30_000
 CHUNK = 500
 #: documents fetched at a time by iter_documents
 PAGE = 200
-#: bm25 weights of the full-text columns: doc_id and the 6 of FTS_COPIED (not indexed),
-#: title, body, meta (the dateline and the article's own id); negated: higher is better
-_SCORE = "-bm25(documents_fts, 0, 0, 0, 0, 0, 0, 0, 10.0, 1.0, 5.0)"
+#: bm25 weights of the full-text columns: title, body, meta (the dateline and the
+#: article's own id); negated: higher is better
+_SCORE = "-bm25(documents_fts, 10.0, 1.0, 5.0)"
 
 
 class SQLiteStore(SQLStore[sqlite3.Connection]):
@@ -206,15 +206,16 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         )
 
     def _write_text(self, tx: sqlite3.Connection, doc_id: str, article: Article) -> None:
-        """The full-text row shares the document's rowid: replaced by key, no index scan.
-        It copies what search filters on from the document (`save_parsed` wrote it)."""
+        """The full-text row and the search row share the document's rowid: replaced by
+        key, no index scan. The search row copies what search filters on from the
+        document (`save_parsed` wrote it)."""
         tx.execute(
             "DELETE FROM documents_fts WHERE rowid = (SELECT rowid FROM documents WHERE id = ?)",
             (doc_id,),
         )
         tx.execute(
-            f"INSERT INTO documents_fts (rowid, doc_id, {FTS_COPIED}, title, body, meta)"
-            f" SELECT rowid, id, {FTS_COPIED}, ?, ?, ? FROM documents WHERE id = ?",
+            "INSERT INTO documents_fts (rowid, title, body, meta)"
+            " SELECT rowid, ?, ?, ? FROM documents WHERE id = ?",
             (article.title, article.body, meta_text(article), doc_id),
         )
         tx.execute(

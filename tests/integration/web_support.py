@@ -16,6 +16,7 @@ from tasks.ingest import ingest_file
 from tasks.models import Mention, Stage
 from tasks.store import StageResult, Store, open_store
 from tests.conftest import POSTGRES_URL, REPO, SEED
+from tests.unit.web_fakes import SCRIPT, script_mention
 from workers.broker import EmbeddedRedis
 
 PARSE_DATA = REPO / "tests" / "data" / "parse"
@@ -27,7 +28,6 @@ BRASILIA = {
     "text": "BRASÍLIA\n\nFarmers in Brazil said on Friday that a weaker yen would hurt "
     "exports to Japan, Agriculture Minister Carlos Fávaro told reporters in Brasília.",
 }
-SCRIPT = "<script>alert(1)</script>"
 HOSTILE = f"Notes on {SCRIPT}\n\nA group calling itself {SCRIPT} wrote to the paper.\n"
 
 
@@ -90,17 +90,7 @@ class Corpus:
 
 def hostile_mentions(store: Store, doc_id: str) -> list[Mention]:
     text = store.get_document(doc_id).article.text  # type: ignore[union-attr]
-    start = text.index(SCRIPT, text.index("itself"))
-    return [
-        Mention(
-            text=SCRIPT,
-            label="ORG",
-            start=start,
-            end=start + len(SCRIPT),
-            canonical=SCRIPT,
-            entity_id="ORG:script",
-        )
-    ]
+    return [script_mention(text.index(SCRIPT, text.index("itself")), "ORG:script")]
 
 
 def fill(store: Store) -> Corpus:

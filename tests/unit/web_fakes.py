@@ -34,19 +34,23 @@ def article() -> Article:
     return Article(title=TITLE, published="2025-03-24", dateline="ANKARA", paragraphs=[BODY])
 
 
+def script_mention(start: int, entity_id: str = SCRIPT_ID) -> Mention:
+    """The hostile ORG named `<script>` at `start`: every page must render it inert."""
+    return Mention(
+        text=SCRIPT,
+        label="ORG",
+        start=start,
+        end=start + len(SCRIPT),
+        canonical=SCRIPT,
+        entity_id=entity_id,
+    )
+
+
 def mentions() -> list[Mention]:
     text = article().text
-    start = text.index(SCRIPT, len(TITLE))
     fidan = text.index("Hakan Fidan")
     return [
-        Mention(
-            text=SCRIPT,
-            label="ORG",
-            start=start,
-            end=start + len(SCRIPT),
-            canonical=SCRIPT,
-            entity_id=SCRIPT_ID,
-        ),
+        script_mention(text.index(SCRIPT, len(TITLE))),
         Mention(
             text="Hakan Fidan",
             label="PERSON",

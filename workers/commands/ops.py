@@ -146,15 +146,14 @@ def reprocess(
         from tasks.relink import plan_relinks
         from workers.resources import get_tagger
 
-        relinks, docs = plan_relinks(store, get_tagger(), docs)
+        tagger = get_tagger()
+        relinks, docs = plan_relinks(store, tagger, docs)
     changed = [r.doc.id for r in relinks if r.changed]
     if dry_run:
         _say_reprocess(chosen, [r.doc.id for r in relinks], changed, docs, json_out, dry=True)
         return
     if relinks:
-        from workers.resources import get_tagger
-
-        version = get_tagger().version
+        version = tagger.version
         lost = [r.doc for r in relinks if not store.relink(r.doc.id, r.mentions, version)]
         relinks = [r for r in relinks if r.doc not in lost]
         changed = [r.doc.id for r in relinks if r.changed]

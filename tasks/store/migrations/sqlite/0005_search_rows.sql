@@ -3,8 +3,10 @@
 -- search that matched thousands of documents spent most of its time there. The match
 -- now yields full-text rowids only (the document's rowid) and joins `search_rows`, a
 -- narrow copy of what search filters, sorts and counts on; the entity pairs and each
--- document's labels are keyed by the same integer. This migration's Python step
--- (SQLStore._fill_search_fields) writes these rows again for every indexed document.
+-- document's labels are keyed by the same integer. The full-text table keeps only the
+-- text it indexes (the filter columns it copied live in search_rows now). This
+-- migration's Python step (tasks.store.refill) writes these rows again for every indexed
+-- document.
 CREATE TABLE IF NOT EXISTS search_rows (
     rowid          INTEGER PRIMARY KEY,  -- the document's rowid and its full-text row's
     doc_id         TEXT NOT NULL UNIQUE,
@@ -29,3 +31,7 @@ CREATE TABLE IF NOT EXISTS doc_labels (
     label TEXT NOT NULL,
     PRIMARY KEY (doc, label)
 ) WITHOUT ROWID;
+DROP TABLE IF EXISTS documents_fts;
+CREATE VIRTUAL TABLE documents_fts USING fts5 (
+    title, body, meta, tokenize = 'unicode61 remove_diacritics 2'
+);
