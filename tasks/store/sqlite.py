@@ -182,10 +182,14 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             if version <= current:
                 continue
             with self._write() as tx:
-                for statement in _statements(sql):
-                    tx.execute(statement)
-                self._after_script(tx, version)
-                tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+                # another process may have applied it since the read above: the write lock
+                # is held now, so this second look is the one that counts
+                row = tx.execute("SELECT max(version) FROM schema_version").fetchone()
+                if int(row[0] or 0) < version:
+                    for statement in _statements(sql):
+                        tx.execute(statement)
+                    self._after_script(tx, version)
+                    tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
             current = version
         return current
 
