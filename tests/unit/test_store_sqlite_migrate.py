@@ -1,4 +1,4 @@
-"""Several processes opening a new SQLite store at once migrate it once, without errors."""
+"""Several processes migrating a new SQLite store at once apply each version once."""
 
 from __future__ import annotations
 
@@ -17,8 +17,11 @@ def test_four_stores_migrating_one_new_file_at_once_apply_each_version_once(
     errors: list[BaseException] = []
     versions: list[int] = []
 
-    def migrate() -> None:
-        store = SQLiteStore(url)
+    stores = [SQLiteStore(url) for _ in range(4)]
+    for store in stores:  # each connection opened (WAL set) before the race on migrate
+        assert store.conn is not None
+
+    def migrate(store: SQLiteStore) -> None:
         try:
             start.wait()
             versions.append(store.migrate())
@@ -27,7 +30,7 @@ def test_four_stores_migrating_one_new_file_at_once_apply_each_version_once(
         finally:
             store.close()
 
-    threads = [threading.Thread(target=migrate) for _ in range(4)]
+    threads = [threading.Thread(target=migrate, args=(store,)) for store in stores]
     for thread in threads:
         thread.start()
     for thread in threads:
