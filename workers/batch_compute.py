@@ -17,21 +17,25 @@ from celery.exceptions import SoftTimeLimitExceeded
 from tasks.errors import DocumentNotFound, PermanentError, RetryableError, TaggingError
 from tasks.models import RawArticle, Stage
 from tasks.parse import parse_article
+from tasks.store import Store
 from tasks.tag import Tagger
 from workers.batch_members import BatchCall, Member, Problem, running
 
 log = structlog.get_logger("docflow.batch")
 
 
-def compute(members: list[Member], get_tagger: Callable[[], Tagger], batch: BatchCall) -> None:
-    """The batch's parse (each document) and tag (one `tag_batch`), as far as it runs them.
+def compute(
+    members: list[Member], get_tagger: Callable[[], Tagger], batch: BatchCall, store: Store
+) -> None:
+    """The batch's parse (each document) and tag (one `tag_batch`, then one read of the
+    collection's evidence in `store`), as far as it runs them.
 
     Index has no work outside the store: its writes are all in the write transaction.
     """
     if Stage.parse in batch.stages:
         _parse_each(members)
     if Stage.tag in batch.stages:
-        _tag_all(members, get_tagger, batch)
+        _tag_all(members, get_tagger, batch, store)
 
 
 def _parse_each(members: list[Member]) -> None:
@@ -49,8 +53,11 @@ def _parse_each(members: list[Member]) -> None:
             member.done[Stage.parse] = done()
 
 
-def _tag_all(members: list[Member], get_tagger: Callable[[], Tagger], batch: BatchCall) -> None:
-    """ONE `Tagger.tag_batch_with_spans` over the texts of every document still running."""
+def _tag_all(
+    members: list[Member], get_tagger: Callable[[], Tagger], batch: BatchCall, store: Store
+) -> None:
+    """ONE `Tagger.tag_batch_with_spans` over the texts of every document still running,
+    then ONE `Tagger.with_collection` (the store's label evidence for the whole batch)."""
     parsed: list[Member] = []
     for member in running(members):
         if member.problem is not None:
@@ -66,6 +73,7 @@ def _tag_all(members: list[Member], get_tagger: Callable[[], Tagger], batch: Bat
     started = time.time()
     texts = [m.article.text for m in parsed if m.article is not None]
     tagged = tagger.tag_batch_with_spans(texts)
+    tagged = tagger.with_collection(texts, tagged, store, [m.doc.id for m in parsed])
     elapsed_ms = (time.time() - started) * 1000
     words = sum(m.article.word_count for m in parsed if m.article is not None)
     for member, found in zip(parsed, tagged, strict=True):

@@ -102,7 +102,7 @@ def _deliver_phase(
             return {**skipped, **ended(members)}
         lease(store, members, batch)
         try:
-            compute(members, get_tagger, batch)
+            compute(members, get_tagger, batch, store)
         except Exception as exc:  # the batch as a whole hung (soft time limit) or broke
             crash_all(members, exc, batch)
         write(store, members, batch)

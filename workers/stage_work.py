@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tasks.errors import DocumentNotFound
+from tasks.errors import DocumentNotFound, TaggingError
 from tasks.models import DocumentRecord, RawArticle, Stage, Status
 from tasks.parse import parse_article
 from tasks.store import StageResult, Store
@@ -30,7 +30,12 @@ def tag(store: Store, doc: DocumentRecord, done: Done) -> DocumentRecord:
     if doc.article is None:
         raise DocumentNotFound(f"document {doc.id} has no parsed article to tag")
     tagger = get_tagger()
-    mentions, spans = tagger.tag_with_spans(doc.article.text)
+    text = doc.article.text
+    # the batch path's two steps on a batch of one: the model and rules, then the collection
+    found = tagger.with_collection([text], [tagger.tag_with_spans(text)], store, [doc.id])[0]
+    if isinstance(found, TaggingError):  # pragma: no cover - tag_with_spans raises it
+        raise found
+    mentions, spans = found
     store.save_tags(doc.id, mentions, tagger.version, done(), spans)
     return doc.model_copy(
         update={"status": Status.tagged, "mentions": mentions, "tag_version": tagger.version}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from tasks.models import (
     Article,
@@ -45,6 +45,14 @@ class StageResult:
     #: the batch task the run was part of, and its number of documents (None: alone)
     batch_id: str | None = None
     batch_size: int | None = None
+
+
+class EntityDocuments(NamedTuple):
+    """`Store.entity_documents`: how many documents count each entity, and which of those
+    entities each of some documents counts in (its own indexed mentions)."""
+
+    documents: dict[str, int]
+    own: dict[str, frozenset[str]]
 
 
 class Store(Protocol):
@@ -145,6 +153,13 @@ class Store(Protocol):
         """An entity by id, canonical name or alias (any case, accents optional)."""
 
     def entities(self, *, label: str | None = None, limit: int = 50) -> list[EntityRow]: ...
+
+    def entity_documents(
+        self, entity_ids: Collection[str], doc_ids: Collection[str] = ()
+    ) -> EntityDocuments:
+        """The `documents` count of each of these entities the store has (primary-key
+        lookups, chunked), and for each of `doc_ids` the ones among them its indexed
+        mentions count in (the collection's label evidence, `tasks.entities.collection`)."""
 
     def iter_documents(self, status: Status | None = None) -> Iterator[DocumentRecord]: ...
 

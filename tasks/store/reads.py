@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from tasks.errors import DocumentNotFound
 from tasks.models import DocumentRecord, EntityRow, RejectedFileRecord, StageRun, Status
+from tasks.store.base import EntityDocuments
 from tasks.store.rows import (
     DOC_COLUMNS,
     ENTITY_COLUMNS,
@@ -88,6 +89,24 @@ class SQLReads(SQLSearch):
             params = (label.upper(),)
         sql += f" ORDER BY documents DESC, mentions DESC, name {self.BYTEWISE} LIMIT ?"
         return [entity_row(r) for r in self._read(sql, (*params, max(1, limit)))]
+
+    def entity_documents(
+        self, entity_ids: Collection[str], doc_ids: Collection[str] = ()
+    ) -> EntityDocuments:
+        """Documents per entity id (primary-key lookups in `entities`), and the ones among
+        those entities each of `doc_ids` counts in (its rows of `mentions`)."""
+        documents: dict[str, int] = {}
+        for cond, params in self._ids_in("id", sorted(set(entity_ids))):
+            for row in self._read(f"SELECT id, documents FROM entities WHERE {cond}", params):
+                documents[row["id"]] = int(row["documents"])
+        own: dict[str, set[str]] = {}
+        if documents and doc_ids:
+            for cond, params in self._ids_in("doc_id", sorted(set(doc_ids))):
+                sql = f"SELECT DISTINCT doc_id, entity_id FROM mentions WHERE {cond}"
+                for row in self._read(sql, params):
+                    if row["entity_id"] in documents:
+                        own.setdefault(row["doc_id"], set()).add(row["entity_id"])
+        return EntityDocuments(documents, {doc: frozenset(ids) for doc, ids in own.items()})
 
     def iter_documents(self, status: Status | None = None) -> Iterator[DocumentRecord]:
         """Documents in creation order, read a page at a time."""

@@ -45,6 +45,9 @@ class CountingTagger:
         self.batches.append(len(texts))
         return self.tagger.tag_batch_with_spans(texts)
 
+    def with_collection(self, *args: Any) -> Any:  # the collection step: no model call
+        return self.tagger.with_collection(*args)
+
 
 @pytest.fixture(scope="module")
 def real_tagger() -> Tagger:

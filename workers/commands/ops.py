@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -120,6 +121,15 @@ def reprocess(
         bool,
         typer.Option("--model", help="tag: run the model again even where its kept spans do"),
     ] = False,
+    collection: Annotated[
+        bool,
+        typer.Option(
+            "--collection",
+            help="tag: re-check every indexed document against the collection's label "
+            "evidence as it is now (from the kept spans; the model runs only where it would "
+            "anyway)",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="say what would change; change nothing")
     ] = False,
@@ -129,8 +139,12 @@ def reprocess(
 
     Without ids, only documents whose tags were made by another tagger version are redone
     (or all of them with --all). For tag, a document tagged by the same model keeps the
-    model's spans: the rules alone redo it here and now (no model, no broker, seconds for
-    thousands); the others go through the pipeline again (a broker is needed).
+    model's spans: the rules and the collection's evidence alone redo it here and now (no
+    model, no broker, seconds for thousands); the others go through the pipeline again (a
+    broker is needed). A document whose mentions come out the same and whose tags are
+    current is left as it is. --collection re-checks every indexed document (the
+    collection learns as documents arrive, so an early one may now be outvoted); applying
+    it twice changes nothing the second time.
     """
     try:
         chosen = Stage(stage)
@@ -138,22 +152,34 @@ def reprocess(
         raise typer.BadParameter("choose parse or tag", param_hint="--stage") from None
     if chosen not in (Stage.parse, Stage.tag):
         raise typer.BadParameter("choose parse or tag", param_hint="--stage")
+    if collection and (chosen is not Stage.tag or model):
+        raise typer.BadParameter(
+            "re-checks tags from the kept spans: --stage tag, without --model",
+            param_hint="--collection",
+        )
     settings = setup()
     store = store_for(settings)
-    docs = _outdated(store, chosen, ids, all_docs)
+    docs = _outdated(store, chosen, ids, all_docs or collection)
     relinks: list[Relink] = []
+    checked = 0
     if chosen is Stage.tag and not model:
         from tasks.relink import plan_relinks
         from workers.resources import get_tagger
 
         tagger = get_tagger()
+        version = tagger.version
         relinks, docs = plan_relinks(store, tagger, docs)
+        checked = len(relinks)
+        # the same mentions under the current version: nothing to write
+        relinks = [r for r in relinks if r.changed or r.doc.tag_version != version]
+        if collection and not (ids or all_docs):  # the model only where it is outdated
+            docs = [d for d in docs if d.tag_version != version]
     changed = [r.doc.id for r in relinks if r.changed]
+    said = _Said(chosen, checked if collection else None, json_out)
     if dry_run:
-        _say_reprocess(chosen, [r.doc.id for r in relinks], changed, docs, json_out, dry=True)
+        said.say([r.doc.id for r in relinks], changed, docs, dry=True)
         return
     if relinks:
-        version = tagger.version
         lost = [r.doc for r in relinks if not store.relink(r.doc.id, r.mentions, version)]
         relinks = [r for r in relinks if r.doc not in lost]
         changed = [r.doc.id for r in relinks if r.changed]
@@ -165,7 +191,7 @@ def reprocess(
         for doc in docs:
             store.reset_to(doc.id, BEFORE[chosen])
             enqueue_chain(doc.id, doc.trace_id, chosen)
-    _say_reprocess(chosen, [r.doc.id for r in relinks], changed, docs, json_out, dry=False)
+    said.say([r.doc.id for r in relinks], changed, docs, dry=False)
 
 
 def _outdated(
@@ -182,36 +208,48 @@ def _outdated(
     return [d for d in store.iter_documents(Status.indexed) if d.tag_version != current]
 
 
-def _say_reprocess(
-    stage: Stage,
-    relinked: list[str],
-    changed: list[str],
-    queued: list[DocumentRecord],
-    json_out: bool,
-    dry: bool,
-) -> None:
-    """What reprocess did (or, dry, would do): rules only, and the pipeline again."""
-    again = [d.id for d in queued]
-    if json_out:
-        print_json(
-            {
-                "stage": stage.value,
+@dataclass(frozen=True)
+class _Said:
+    """How reprocess reports: its stage, how many documents the collection re-checked
+    (None: not asked), and JSON or text."""
+
+    stage: Stage
+    checked: int | None
+    json_out: bool
+
+    def say(
+        self, relinked: list[str], changed: list[str], queued: list[DocumentRecord], dry: bool
+    ) -> None:
+        """What reprocess did (or, dry, would do): rules only, and the pipeline again."""
+        again = [d.id for d in queued]
+        if self.json_out:
+            out: dict[str, object] = {
+                "stage": self.stage.value,
                 "dry_run": dry,
                 "documents": relinked + again,
                 "relinked": relinked,
                 "changed": changed,
                 "queued": again,
             }
-        )
-        return
-    if relinked:
-        done = "would be redone" if dry else "redone"
-        console.print(
-            f"rules only (the model's kept spans): {len(relinked)} documents {done},"
-            f" {len(changed)} with other entities"
-        )
-        for doc_id in changed if dry else []:
-            console.print(f"  {doc_id}")
-    if again or not relinked:
-        runs = "would run" if dry else "re-running"
-        console.print(f"{runs} {stage.value} on {len(again)} documents through the pipeline")
+            if self.checked is not None:
+                out["checked"] = self.checked
+            print_json(out)
+            return
+        if self.checked is not None:
+            console.print(
+                f"collection: {self.checked} indexed documents re-checked from their kept"
+                f" spans, {len(changed)} {'would change' if dry else 'changed'}"
+            )
+        if relinked:
+            done = "would be redone" if dry else "redone"
+            console.print(
+                f"rules only (the model's kept spans): {len(relinked)} documents {done},"
+                f" {len(changed)} with other entities"
+            )
+            for doc_id in changed if dry else []:
+                console.print(f"  {doc_id}")
+        if again or not (relinked or self.checked):
+            runs = "would run" if dry else "re-running"
+            console.print(
+                f"{runs} {self.stage.value} on {len(again)} documents through the pipeline"
+            )
