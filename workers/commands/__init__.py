@@ -30,6 +30,10 @@ entities_app = typer.Typer(
     no_args_is_help=False,
 )
 
+#: where `docflow entities review` logs each decision (in the data dir), and where
+#: `docflow eval --reviewed` reads them as gold by default
+DECISIONS_FILE = "entities-reviewed.jsonl"
+
 REPROCESS_HINT = "run `docflow reprocess --stage tag` to apply it to documents already stored"
 
 
@@ -116,6 +120,7 @@ def serve_command() -> list[str]:
 
 
 __all__ = [
+    "DECISIONS_FILE",
     "REPROCESS_HINT",
     "check_store_location",
     "entities_app",

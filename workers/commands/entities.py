@@ -7,15 +7,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from workers.cli_app import app
+from workers.commands import DECISIONS_FILE, entities_app, setup, store_for, write_rule
 from workers.commands import REPROCESS_HINT as REPROCESS_HINT  # workers.web.actions reads it
-from workers.commands import entities_app, setup, store_for, write_rule
 from workers.output import console, print_json
 
 app.add_typer(entities_app, name="entities")
@@ -87,23 +87,75 @@ def block(name: Annotated[str, typer.Argument(help="a name never to store as an 
 @app.command("eval")
 def evaluate(
     conll: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--conll",
             exists=True,
             dir_okay=False,
             help="CoNLL-2003 file: -DOCSTART- documents, BIO tags",
         ),
-    ],
+    ] = None,
+    reviewed: Annotated[
+        bool,
+        typer.Option(
+            "--reviewed",
+            help="score against your `docflow entities review` decisions instead, read from "
+            "PATH (default: entities-reviewed.jsonl in the data dir)",
+        ),
+    ] = False,
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="PATH",
+            dir_okay=False,
+            help="with --reviewed: the decisions file (default: entities-reviewed.jsonl in the "
+            "data dir)",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Score the tagger on CoNLL data: per-label and micro P/R/F1, raw model vs docflow."""
+    """Score the tagger: on CoNLL data, or against your review decisions.
+
+    **--conll FILE**: per-label and micro P/R/F1, raw model vs docflow.
+
+    **--reviewed [PATH]**: each decision of `docflow entities review` (accept, relabel,
+    block, merge, alias; the last one about each name) is gold, checked against the rules
+    as they are now (entities.toml included) re-applied to the model's kept spans of every
+    indexed document: the model does not run, nothing is written. Prints, per decision kind
+    and overall, how many decisions the output agrees with, and lists the others with what
+    the tagger says now.
+    """
     from workers.resources import get_tagger
+
+    if conll is not None and reviewed:
+        raise typer.BadParameter("give --conll FILE or --reviewed, not both", param_hint="--conll")
+    if path is not None and not reviewed:
+        raise typer.BadParameter("PATH is the decisions file of --reviewed", param_hint="PATH")
+    if conll is None and not reviewed:
+        raise typer.BadParameter(
+            "give --conll FILE (annotated text) or --reviewed (your review decisions)",
+            param_hint="--conll / --reviewed",
+        )
+    settings = setup(logs=False)
+    if reviewed:
+        from workers.tools.reviewed import evaluate_reviewed, read_decisions, score_reviewed
+
+        gold = read_decisions(path or settings.data_path / DECISIONS_FILE)
+        if gold.decisions:  # the store and the rules are read only when there is gold
+            scored = evaluate_reviewed(gold, store_for(settings, read_only=True), get_tagger())
+        else:
+            scored = score_reviewed(gold, ())
+        _print_report(scored.to_dict(), scored.format_table(), json_out)
+        return
     from workers.tools.evaluate import evaluate_conll
 
-    setup(logs=False)
+    assert conll is not None
     report = evaluate_conll(conll, get_tagger())
+    _print_report(report.to_dict(), report.format_table(), json_out)
+
+
+def _print_report(data: dict[str, Any], table: str, json_out: bool) -> None:
     if json_out:
-        print_json(report.to_dict())
+        print_json(data)
     else:
-        console.print(report.format_table())
+        console.print(table, markup=False, soft_wrap=True)

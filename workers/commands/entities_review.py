@@ -1,8 +1,9 @@
 """`docflow entities review`: the entities most likely wrong, one key per decision.
 
 Ranking is `tasks.entities.review.rank` (pure); this module reads the store, asks, writes the
-rules with the same `write_rule` the alias/merge/block commands use, and logs every decision
-to `<data dir>/entities-reviewed.jsonl`.
+rules with the same `write_rule` the alias/merge/relabel/block commands use, and logs each
+decision but skip and quit to `<data dir>/entities-reviewed.jsonl` (gold for `docflow eval
+--reviewed`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ import typer
 from rich.markup import escape
 
 from tasks.errors import ConfigError
-from workers.commands import entities_app, setup, store_for, write_rule
+from workers.commands import DECISIONS_FILE, entities_app, setup, store_for, write_rule
 from workers.output import console, print_json
 
 #: how many stored entities are ranked (most documents first)
 SCAN_LIMIT = 100_000
-DECISIONS_FILE = "entities-reviewed.jsonl"
 KEYS = "[a]ccept  [m]erge  a[l]ias  [r]elabel  [b]lock  [s]kip  [q]uit"
 DECISIONS = {
     "a": "accept",
@@ -169,9 +169,10 @@ def review(
     Ranked by: the same name under two labels, near-duplicate spellings, lower-case or
     pronoun-like names, places tagged PERSON (a single mention adds a little).
     Keys: **a** accept (it is right), **m** merge (into the suggested entity, or asks),
-    **l** alias (asks the canonical name), **b** block, **s** skip, **q** quit.
-    Merge, alias and block write the rules file like `docflow entities merge/alias/block`;
-    every decision but skip is logged to `<data dir>/entities-reviewed.jsonl`.
+    **l** alias (asks the canonical name), **r** relabel (as suggested, or asks), **b** block,
+    **s** skip, **q** quit. Merge, alias, relabel and block write the rules file like
+    `docflow entities merge/alias/relabel/block`; every decision but skip and quit is logged
+    to `<data dir>/entities-reviewed.jsonl` (`docflow eval --reviewed` scores against it).
     Run `docflow reprocess --stage tag` afterwards to apply the rules.
     """
     from tasks.entities.review import rank
