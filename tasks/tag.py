@@ -138,6 +138,8 @@ class Tagger:
         )
         self._aliases = builtin_aliases()
         place_names()  # the gazetteer loads with the model, not in the first document
+        # fixed for the process (reading package metadata per document cost ~0.1 ms)
+        self._rules = f"rules.{RULES_VERSION}.{self._aliases.version}.{gazetteer_version()}"
         self._config = EntityConfig()
         self._config_stamp: tuple[int, int] | None = None
         self._refresh_config()
@@ -147,9 +149,8 @@ class Tagger:
         """Changes with the model name/version, the rules and alias table, the user's config
         and the collection's logic (`COLLECTION_VERSION`)."""
         self._refresh_config()
-        rules = f"rules.{RULES_VERSION}.{self._aliases.version}.{gazetteer_version()}"
         learned = f"collection.{COLLECTION_VERSION}"
-        return f"{self.model_version}+{rules}+config.{self._config.digest}+{learned}"
+        return f"{self.model_version}+{self._rules}+config.{self._config.digest}+{learned}"
 
     @property
     def config(self) -> EntityConfig:
