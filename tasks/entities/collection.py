@@ -30,7 +30,7 @@ finds nothing more to change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tasks.entities.aliases import AliasTable
@@ -39,6 +39,7 @@ from tasks.entities.gazetteer import is_place
 from tasks.entities.normalize import entity_id, match_key, slug
 from tasks.entities.spans import LABEL_PRIORITY, NAME_LABELS, TITLES
 from tasks.models import Mention
+from tasks.store.base import EntityDocuments
 
 #: bump when the thresholds or the logic below change what they produce
 COLLECTION_VERSION = "1"
@@ -203,3 +204,27 @@ def learn(
     `spans` the model's raw spans the mentions were refined from (see `candidates`).
     """
     return relabel(mentions, candidates(text, mentions, config, aliases, spans), counts)
+
+
+class MemoryCollection:
+    """The label evidence of documents held in memory, read like a store's
+    (`Store.entity_documents`): `docflow eval` tags a CoNLL file's documents as one
+    collection, as if each were indexed first and then re-checked."""
+
+    def __init__(self, mentions: Mapping[str, Sequence[Mention]]) -> None:
+        self._own = {
+            doc_id: frozenset(m.entity_id for m in found if m.entity_id)
+            for doc_id, found in mentions.items()
+        }
+        counts: dict[str, int] = {}
+        for ids in self._own.values():
+            for eid in ids:
+                counts[eid] = counts.get(eid, 0) + 1
+        self._documents = counts
+
+    def entity_documents(
+        self, entity_ids: Collection[str], doc_ids: Collection[str] = ()
+    ) -> EntityDocuments:
+        documents = {eid: self._documents[eid] for eid in entity_ids if eid in self._documents}
+        own = {doc: self._own[doc] & documents.keys() for doc in doc_ids if doc in self._own}
+        return EntityDocuments(documents, own)

@@ -13,6 +13,7 @@ from workers.tools.evaluate import (
     EvalReport,
     GoldDocument,
     evaluate_conll,
+    evaluate_documents,
     parse_conll,
     predicted_surfaces,
     read_conll,
@@ -154,3 +155,34 @@ def test_the_full_tagger_beats_the_raw_model_on_wire_stories() -> None:
     assert report.full.micro.f1 > report.raw.micro.f1
     for label, raw in report.raw.labels.items():
         assert report.full.labels[label].f1 >= raw.f1, label
+
+
+def _conll(documents: list[list[tuple[str, str]]]) -> str:
+    """CoNLL text of one-sentence documents given as (token, tag) pairs."""
+    return "".join(
+        "-DOCSTART- O\n\n" + "".join(f"{token} {tag}\n" for token, tag in tokens) + "\n"
+        for tokens in documents
+    )
+
+
+def test_a_file_tagged_as_one_collection_lets_a_weak_name_follow_the_other_documents() -> None:
+    from tasks.tag import Tagger
+
+    def place(*before: str) -> list[tuple[str, str]]:
+        words = [*before, "Marseille", ",", "France", ",", "closed", "early", "."]
+        tags = ["O"] * len(before) + ["B-LOC", "O", "B-LOC", "O", "O", "O", "O"]
+        return list(zip(words, tags, strict=True))
+
+    weak = [("He", "O"), ("flew", "O"), ("from", "O"), ("Paris", "B-LOC"), ("to", "O")]
+    weak += [("Marseille", "B-LOC"), (".", "O")]
+    documents = parse_conll(
+        _conll([place("Police", "in"), place("Schools", "in"), place("Shops", "in"), weak])
+    )
+    tagger = Tagger()
+    alone = evaluate_documents(documents, tagger, collection=False)
+    together = evaluate_documents(documents, tagger, collection=True)
+    # the small model calls Marseille an organisation in the weak sentence alone
+    assert alone.full.labels["ORG"].fp == 1
+    assert together.full.labels["ORG"].fp == 0
+    assert together.full.labels["LOC"].f1 > alone.full.labels["LOC"].f1
+    assert together.collection and "tagged as one collection" in together.format_table()

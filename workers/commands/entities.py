@@ -112,6 +112,15 @@ def evaluate(
             "data dir)",
         ),
     ] = None,
+    collection: Annotated[
+        bool,
+        typer.Option(
+            "--collection/--alone",
+            help="with --conll: tag the file's documents as one collection (each weak name "
+            "follows what the other documents say, as after `reprocess --collection`), or "
+            "each document alone",
+        ),
+    ] = True,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Score the tagger: on CoNLL data, or against your review decisions.
@@ -150,7 +159,7 @@ def evaluate(
     from workers.tools.evaluate import evaluate_conll
 
     assert conll is not None
-    report = evaluate_conll(conll, get_tagger())
+    report = evaluate_conll(conll, get_tagger(), collection=collection)
     _print_report(report.to_dict(), report.format_table(), json_out)
 
 

@@ -7,20 +7,27 @@ own lines), tagged once by the raw model and once by the full Tagger, and
 scored as multisets of (surface text, label): OntoNotes labels map to
 CoNLL's (PERSON -> PER; GPE, LOC, FAC -> LOC; ORG -> ORG; NORP, EVENT,
 PRODUCT, WORK_OF_ART, LAW, LANGUAGE -> MISC; the rest are dropped).
+
+With `collection=True` the file's documents are tagged as one collection, as the store
+would hold them after they were indexed and re-checked (`docflow reprocess --stage tag
+--collection`): each document's weak names follow what the file's other documents say
+(`tasks.entities.collection`). Without it each document is tagged alone.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from pydantic import BaseModel
 
-from tasks.errors import DocflowError
+from tasks.entities.collection import MemoryCollection
+from tasks.errors import DocflowError, TaggingError
 from tasks.models import Mention
+from tasks.tag import CollectionReader, Tagged
 
 LABEL_MAP = {
     "PERSON": "PER",
@@ -58,6 +65,20 @@ class MentionSource(Protocol):
     def raw(self, text: str) -> list[Mention]: ...
 
     def tag(self, text: str) -> list[Mention]: ...
+
+
+class CollectionSource(MentionSource, Protocol):
+    """A tagger that can also tag documents as one collection (`tasks.tag.Tagger`)."""
+
+    def tag_batch_with_spans(self, texts: Sequence[str]) -> list[Tagged | TaggingError]: ...
+
+    def with_collection(
+        self,
+        texts: Sequence[str],
+        results: Sequence[Tagged | TaggingError],
+        collection: CollectionReader | None,
+        doc_ids: Sequence[str | None],
+    ) -> list[Tagged | TaggingError]: ...
 
 
 @dataclass(slots=True)
@@ -235,11 +256,14 @@ class EvalReport(BaseModel):
     documents: int
     raw: SystemScore
     full: SystemScore
+    #: the documents were tagged as one collection (see the module's docstring)
+    collection: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "documents": self.documents,
+            "collection": self.collection,
             "raw": self.raw.to_dict(),
             "full": self.full.to_dict(),
         }
@@ -249,7 +273,8 @@ class EvalReport(BaseModel):
             f"{'label':<6} {'gold':>5} | {'raw P':>6} {'R':>6} {'F1':>6} | "
             f"{'full P':>6} {'R':>6} {'F1':>6} | {'dF1':>6}"
         )
-        lines = [f"{self.source}: {self.documents} documents", header, "-" * len(header)]
+        how = ", tagged as one collection" if self.collection else ""
+        lines = [f"{self.source}: {self.documents} documents{how}", header, "-" * len(header)]
         rows = [
             (label, self.raw.labels[label], self.full.labels[label]) for label in self.raw.labels
         ]
@@ -293,22 +318,47 @@ def score_documents(
 
 
 def evaluate_documents(
-    documents: list[GoldDocument], tagger: MentionSource, source: str = ""
+    documents: list[GoldDocument],
+    tagger: MentionSource | CollectionSource,
+    source: str = "",
+    collection: bool = False,
 ) -> EvalReport:
+    """Score the raw model and the full tagger on every document; with `collection` (a
+    `CollectionSource` tagger), the full tagger sees the documents as one collection."""
+    texts = [document.text for document in documents]
+    if collection:
+        full = tag_as_collection(cast(CollectionSource, tagger), texts)
+    else:
+        full = [tagger.tag(text) for text in texts]
     raw_pairs = []
     full_pairs = []
-    for document in documents:
+    for document, mentions in zip(documents, full, strict=True):
         gold = document.surfaces()
         raw_pairs.append((gold, predicted_surfaces(tagger.raw(document.text))))
-        full_pairs.append((gold, predicted_surfaces(tagger.tag(document.text))))
+        full_pairs.append((gold, predicted_surfaces(mentions)))
     return EvalReport(
         source=source,
         documents=len(documents),
         raw=score_documents(raw_pairs),
         full=score_documents(full_pairs),
+        collection=collection,
     )
 
 
-def evaluate_conll(path: Path, tagger: MentionSource) -> EvalReport:
+def tag_as_collection(tagger: CollectionSource, texts: Sequence[str]) -> list[list[Mention]]:
+    """Each text tagged by the model and rules, then its weak names re-checked against
+    what the other texts say (each text's own vote left out), as a store re-checks them."""
+    ids = [f"doc{i}" for i in range(len(texts))]
+    tagged = tagger.tag_batch_with_spans(texts)
+    evidence = MemoryCollection(
+        {i: t.mentions for i, t in zip(ids, tagged, strict=True) if isinstance(t, Tagged)}
+    )
+    learned = tagger.with_collection(texts, tagged, evidence, list(ids))
+    return [found.mentions if isinstance(found, Tagged) else [] for found in learned]
+
+
+def evaluate_conll(
+    path: Path, tagger: MentionSource | CollectionSource, collection: bool = False
+) -> EvalReport:
     """Read a CoNLL file and score the raw model and the full tagger on every document."""
-    return evaluate_documents(read_conll(path), tagger, source=path.name)
+    return evaluate_documents(read_conll(path), tagger, source=path.name, collection=collection)
