@@ -27,7 +27,7 @@ from tasks.entities.collection import (
     evidence_ids,
     relabel,
 )
-from tasks.entities.gazetteer import gazetteer_version, place_names
+from tasks.entities.knowledge import knowledge_version, load_knowledge
 from tasks.entities.refine import RULES_VERSION, refine_offsets
 from tasks.errors import ConfigError, TaggingError
 from tasks.models import Mention
@@ -137,9 +137,9 @@ class Tagger:
             f"{meta.get('lang', 'xx')}_{meta.get('name', model)}-{meta.get('version', '0')}"
         )
         self._aliases = builtin_aliases()
-        place_names()  # the gazetteer loads with the model, not in the first document
+        load_knowledge()  # the rules' data loads with the model, not in the first document
         # fixed for the process (reading package metadata per document cost ~0.1 ms)
-        self._rules = f"rules.{RULES_VERSION}.{self._aliases.version}.{gazetteer_version()}"
+        self._rules = f"rules.{RULES_VERSION}.{self._aliases.version}.{knowledge_version()}"
         self._config = EntityConfig()
         self._config_stamp: tuple[int, int] | None = None
         self._refresh_config()

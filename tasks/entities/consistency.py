@@ -5,6 +5,10 @@ alias keeps the table's label, a name seen as the surname of a multi-word
 PERSON is PERSON, and otherwise the document's majority wins (ties broken
 by `LABEL_PRIORITY`). All-caps forms (headlines, datelines) follow their
 mixed-case sibling when the document has one.
+
+A 2-3 word name the model did not call a person is one when the document uses its
+surname or first name for a person, or when it starts with a common given name
+(`given_names`) and nothing says otherwise (see `_named_like_a_person`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass, field
 from tasks.entities.aliases import AliasTable
 from tasks.entities.facilities import CLUB_OR_PLACE_WORDS, CLUB_WORDS, FACILITY_HEADS
 from tasks.entities.gazetteer import is_place
+from tasks.entities.given_names import is_given_name
+from tasks.entities.orgs import ends_in_legal_form
 from tasks.entities.spans import (
     LABEL_PRIORITY,
     NAME_LABELS,
@@ -42,6 +48,9 @@ _NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
 _PARTICLES = frozenset(
     {"al", "el", "ad", "ar", "as", "ash", "at", "az", "bin", "ibn", "abu", "abd", "ben"}
 )
+#: model labels a given name at the head of a name overrules (ORG only on a split vote)
+_GIVEN_NAME_OVERRULES = frozenset({"GPE", "LOC", "NORP"})
+_LOWER_WORD = re.compile(r"\b[a-z][a-z'’\-]+\b")
 
 
 @dataclass(slots=True)
@@ -117,8 +126,51 @@ def _looks_like_person(name: str, names: Names, first_names: set[str]) -> bool:
         return False
     if any(p.rstrip(".").casefold() in _NOT_PERSON_WORDS for p in parts):
         return False
+    if ends_in_legal_form(name):
+        return False
     last = parts[-1]
     return last in names.surnames or names.labels.get(last) == "PERSON" or parts[0] in first_names
+
+
+class _LowerWords:
+    """The text's lower-case words, read once and only when asked."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._words: set[str] | None = None
+
+    def __contains__(self, word: object) -> bool:
+        if self._words is None:
+            self._words = set(_LOWER_WORD.findall(self._text))
+        return word in self._words
+
+
+def _named_like_a_person(name: str, labels: Counter[str], lower: _LowerWords) -> bool:
+    """`Sean Dyche` read as an organisation, `Marcus Rashford` as a place: a 2-3 word name
+    that starts with a common given name is a person's when
+
+    - the model called it a place or a people (GPE, LOC, NORP), or an organisation while
+      also calling it a person at least once (a split vote);
+    - no word of it is a place (`Jordan Valley`, `Paris Saint-Germain`, `Georgia Tech`:
+      a place named like a person is left to the other rules), an organisation's or a
+      facility's word, a legal form (`Morgan Stanley Inc`), in capitals or, for its last
+      word, a word the text also writes in lower case (`Maria Island ... the island`);
+    - a people's name does not end in a plural (`Christian Democrats`).
+    """
+    parts = words(name)
+    if not labels or not 2 <= len(parts) <= 3 or not is_given_name(parts[0]):
+        return False
+    label = _pick(labels)
+    if label not in _GIVEN_NAME_OVERRULES and not (label == "ORG" and labels["PERSON"]):
+        return False
+    if any(not p[:1].isupper() or p.isupper() or is_place(p) for p in parts) or is_place(name):
+        return False
+    if any(p.rstrip(".").casefold() in _NOT_PERSON_WORDS for p in parts):
+        return False
+    last = parts[-1]
+    if label == "NORP" and last.endswith("s"):
+        return False
+    return last.casefold() not in lower and not ends_in_legal_form(name)
 
 
 def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
@@ -163,11 +215,15 @@ def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
         names.labels[acronym] = known.label if known else names.labels.get(full, label)
         names.acronyms[acronym] = full
         tabled.add(acronym)
+    lower = _LowerWords(text)
     for name, label in list(names.labels.items()):
         if (
             label != "PERSON"
             and name not in tabled
-            and _looks_like_person(name, names, first_names)
+            and (
+                _looks_like_person(name, names, first_names)
+                or _named_like_a_person(name, counts.get(name, Counter()), lower)
+            )
         ):
             names.labels[name] = "PERSON"
     for name, label in names.labels.items():

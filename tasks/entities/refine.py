@@ -13,13 +13,14 @@ from tasks.entities.datelines import apply_datelines
 from tasks.entities.facilities import mark_facilities
 from tasks.entities.linking import Linker
 from tasks.entities.normalize import entity_id
+from tasks.entities.orgs import mark_organisations
 from tasks.entities.repeats import add_repeats
 from tasks.entities.segment import segment
 from tasks.entities.spans import NAME_LABELS, CapsLines, Span, form
 from tasks.models import Mention
 
 #: bump when the rules change what they produce, so documents get re-tagged
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 
 
 def _without_overlaps(spans: Iterable[Span]) -> list[Span]:
@@ -52,8 +53,9 @@ def _cleaned(text: str, spans: Iterable[Span], aliases: AliasTable) -> list[Span
 
 def refine_spans(text: str, spans: list[Span], aliases: AliasTable) -> tuple[list[Span], Names]:
     """Clean, relabel, split and complete the model's spans (no canonical names yet)."""
-    spans = _without_overlaps(mark_facilities(text, _cleaned(text, spans, aliases)))
     caps = CapsLines(text)
+    spans = mark_organisations(text, _cleaned(text, spans, aliases), aliases, caps)
+    spans = _without_overlaps(mark_facilities(text, spans))
     names = decide_labels(text, spans, aliases)
     spans = drop_unconfirmed_caps(text, spans, names, aliases, caps)
     spans = apply_datelines(text, spans, aliases)
