@@ -45,6 +45,8 @@ ROWS: list[tuple[str, str, str, Any, str]] = [
         "<= 10 %",
     ),
     ("watcher_rss_mb_max", "watcher peak RSS", "MB", None, ""),
+    ("entity_data_rss_mb", "entity rules' data, RSS per process", "MB", None, ""),
+    ("entity_data_load_ms", "entity rules' data, load per process", "ms", None, ""),
     ("redis_used_memory_peak_mb", "Redis used_memory_peak", "MB", None, ""),
     ("documents", "documents searched", "", None, ""),
     ("fill_docs_per_s", "  filled through the store API", "docs/s", None, ""),

@@ -29,6 +29,7 @@ from workers.tools.bench.baseline import machine_busy_s, run_baseline
 from workers.tools.bench.batches import batch_figures, model_calls
 from workers.tools.bench.config import BenchConfig, DropFile, Say, rounded
 from workers.tools.bench.corpus_files import drop, folder_files, generated_files, prepare_files
+from workers.tools.bench.entity_data import entity_data_figures
 from workers.tools.bench.environment import child_environ, private_settings
 from workers.tools.bench.figures import baseline_figures, burst_figures, ratios
 from workers.tools.bench.probes import search_figures, trickle
@@ -230,6 +231,7 @@ class Bench:
         self._wait_inbox_empty()
         self._search(texts)
         self._account(files, probes)
+        self.result.update(entity_data_figures())
 
     def _roots(self) -> dict[str, int]:
         roots: dict[str, int] = {}
