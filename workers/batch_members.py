@@ -99,6 +99,7 @@ class Member:
     outcome: Outcome | None = None
     #: the stage the document's run is at (the one its outcome is about)
     stage: Stage = Stage.parse
+    _calls: dict[Stage, StageCall] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.stage = self.batch.first
@@ -106,15 +107,19 @@ class Member:
             self.article = self.doc.article  # a batch from tag on: parse's output
 
     def call(self, stage: Stage) -> StageCall:
-        """The document's run of `stage`: an inline-style run with its own task id."""
-        task_id = member_task_id(self.batch.task_id, self.doc.id, stage)
-        return StageCall(
-            stage,
-            task_id,
-            inline=True,
-            batch_id=self.batch.task_id,
-            batch_size=len(self.batch.doc_ids),
-        )
+        """The document's run of `stage`: an inline-style run with its own task id (made
+        once per stage: the writes and every log line ask for it)."""
+        found = self._calls.get(stage)
+        if found is None:
+            task_id = member_task_id(self.batch.task_id, self.doc.id, stage)
+            found = self._calls[stage] = StageCall(
+                stage,
+                task_id,
+                inline=True,
+                batch_id=self.batch.task_id,
+                batch_size=len(self.batch.doc_ids),
+            )
+        return found
 
     def start(self, stage: Stage, started: float | None = None) -> Timer:
         """The timer of the document's run of `stage`, from `started` (default now)."""
