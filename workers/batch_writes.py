@@ -24,6 +24,7 @@ import structlog
 from tasks.errors import DocumentNotFound, PermanentError, RetryableError, StaleRun
 from tasks.models import DocumentRecord, Stage, Status
 from tasks.store import Store
+from tasks.store.base import Written
 from workers.batch_members import BatchCall, Member, Problem, running
 from workers.budgets import fail, retry_or_fail, superseded
 from workers.stage_runs import Done, Outcome, Skipped, Timer
@@ -139,7 +140,11 @@ def _save_tags(store: Store, member: Member, doc: DocumentRecord, _: Timer) -> D
 
 def _index(store: Store, member: Member, doc: DocumentRecord, result: Timer) -> DocumentRecord:
     member.done[Stage.index] = result()
-    store.index_document(doc.id, member.done[Stage.index])
+    # tagged in this same transaction: what was written is at hand, not read back
+    written = None
+    if Stage.tag in member.saved and member.article is not None:
+        written = Written(member.article, member.mentions or [])
+    store.index_document(doc.id, member.done[Stage.index], written)
     return doc.model_copy(update={"status": Status.indexed})
 
 

@@ -47,6 +47,14 @@ class StageResult:
     batch_size: int | None = None
 
 
+class Written(NamedTuple):
+    """A document's article and mentions as its caller just wrote them (see
+    `Store.index_document`)."""
+
+    article: Article
+    mentions: list[Mention]
+
+
 class EntityDocuments(NamedTuple):
     """`Store.entity_documents`: how many documents count each entity, and which of those
     entities each of some documents counts in (its own indexed mentions)."""
@@ -105,11 +113,13 @@ class Store(Protocol):
         model's spans did not. False, and nothing written, if the document is not indexed
         or a stage is running on it."""
 
-    def index_document(self, doc_id: str, run: StageResult) -> None:
+    def index_document(self, doc_id: str, run: StageResult, written: Written | None = None) -> None:
         """tagged -> indexed: full-text index, mentions and entity counts in one transaction.
 
         If `run` does not own the index stage (or the document is indexed already), StaleRun
-        and nothing changes: indexing twice never counts anything twice.
+        and nothing changes: indexing twice never counts anything twice. `written`: the
+        article and mentions the caller saved in this same (batch) transaction, so they
+        are not read back and decoded again; by default they are read from the store.
         """
 
     def mark_failed(self, doc_id: str, run: StageResult) -> None:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from tasks.errors import StaleRun
 from tasks.models import Article, Mention, RawArticle, Stage, Status
 from tasks.search.fields import search_fields
-from tasks.store.base import INPUT_STATUS, StageResult, entity_deltas, mention_rows
+from tasks.store.base import INPUT_STATUS, StageResult, Written, entity_deltas, mention_rows
 from tasks.store.batch import BatchDialect, BatchScope, Deltas, WriteBatch
 from tasks.store.reads import SQLReads
 from tasks.store.refill import fill_search_fields
@@ -278,7 +278,7 @@ class SQLStore(SQLReads, Generic[Tx]):
             self._index(tx, doc_id)
         return True
 
-    def index_document(self, doc_id: str, run: StageResult) -> None:
+    def index_document(self, doc_id: str, run: StageResult, written: Written | None = None) -> None:
         now = time.time()
         # the status moves first: a run that does not own the stage stops there
         self._settle(
@@ -288,16 +288,17 @@ class SQLStore(SQLReads, Generic[Tx]):
             f"status = ?, {DONE}, indexed_at = coalesce(indexed_at, ?)",
             (Status.indexed.value, now, now),
             durable=False,
-            then=lambda tx: self._index(tx, doc_id),
+            then=lambda tx: self._index(tx, doc_id, written),
         )
 
-    def _index(self, tx: Tx, doc_id: str) -> None:
+    def _index(self, tx: Tx, doc_id: str, written: Written | None = None) -> None:
         """Mentions, entity counts and the full-text row of a document now `indexed`."""
-        row = self._run(
-            tx, "SELECT article, mentions FROM documents WHERE id = ?", (doc_id,)
-        ).fetchone()
-        article = article_of(row["article"]) or Article()
-        mentions = mentions_of(row["mentions"])
+        if written is None:
+            row = self._run(
+                tx, "SELECT article, mentions FROM documents WHERE id = ?", (doc_id,)
+            ).fetchone()
+            written = Written(article_of(row["article"]) or Article(), mentions_of(row["mentions"]))
+        article, mentions = written
         new_rows = mention_rows(mentions)
         old_rows = [
             (r["entity_id"], r["canonical"], r["label"], r["text"])

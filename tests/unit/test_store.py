@@ -337,3 +337,22 @@ def test_a_stage_run_remembers_the_batch_it_ran_in_and_a_run_alone_has_none(
     store.save_tags(doc_id, [], "v0", alone)
     runs = {r.stage: r for r in store.stage_runs(doc_id)}
     assert runs["tag"].batch_id is None and runs["parse"].batch_id == "batch-7"
+
+
+def test_indexing_what_the_caller_just_wrote_gives_what_reading_it_back_gives(
+    store: Store,
+) -> None:
+    from tasks.store.base import Written
+
+    article = Article(title="Fidan in Ankara", paragraphs=["Fidan met Rubio on the F-35."])
+    mentions = [fidan(0), fidan(16)]
+    read_back, handed = add(store, "one"), add(store, "two", source="b.txt")
+    for doc_id in (read_back, handed):
+        store.save_parsed(doc_id, article, run(Stage.parse))
+        store.save_tags(doc_id, mentions, "v1", run(Stage.tag))
+    store.index_document(read_back, run(Stage.index))
+    store.index_document(handed, run(Stage.index), Written(article, mentions))
+    assert {h.id for h in search(store, "Rubio")} == {read_back, handed}
+    assert {h.id for h in search(store, "Rubio", entity="Hakan Fidan")} == {read_back, handed}
+    (entity,) = store.entities()
+    assert (entity.documents, entity.mentions) == (2, 4)
