@@ -11,8 +11,8 @@ from typing import Any
 
 from tasks.errors import ConfigError
 
-#: texts per block when comparing nlp.pipe with the pipeline's calls, if it made none yet
-COMPARE_BLOCK = 8
+#: blocks of the pipeline's call sizes per turn when comparing its calls with nlp.pipe
+COMPARE_GROUP = 2
 
 
 def _baseline_child(
@@ -27,11 +27,12 @@ def _baseline_child(
 ) -> None:
     """One baseline process: load the model, say ready, wait, then tag texts until none remain.
 
-    With `compare` (the sizes of the pipeline's model calls), texts are taken in blocks of
-    those sizes that alternate between the continuous `nlp.pipe` and one `nlp.pipe` call
-    per block, as a worker calls the model for a batch (a block of one: one call for one
-    text), and the CPU per character of each way is reported: both ways see the same
-    machine at the same moment, so the machine's drift cancels out.
+    With `compare` (the sizes of the pipeline's model calls), texts are taken in turns of
+    blocks of those sizes (`_compare_ways`), alternately through one `nlp.pipe` call per
+    block, as a worker calls the model for a batch (a block of one: one call for one
+    text), and through one continuous `nlp.pipe` over as many texts; the CPU per
+    character of each way is reported: both ways see the same machine at the same
+    moment, so the machine's drift cancels out.
     """
     try:
         from tasks.tag import load_pipeline
@@ -69,7 +70,9 @@ def _baseline_child(
 def _compare_ways(
     nlp: Any, take: Callable[[int], list[str]], compare: list[int], batch: int
 ) -> tuple[int, int, dict[str, list[float]]]:
-    """Blocks of the pipeline's call sizes, in turn through the continuous pipe and per call.
+    """Turns of `COMPARE_GROUP` blocks of the pipeline's call sizes, each turn either one
+    `nlp.pipe` call per block (as a worker calls the model for each batch) or one
+    continuous `nlp.pipe` over the same number of texts (the baseline's way).
 
     Returns the texts and entities seen, and per way the characters and CPU seconds spent.
     """
@@ -79,13 +82,22 @@ def _compare_ways(
     turn = itertools.cycle(("pipe", "call") if os.getpid() % 2 else ("call", "pipe"))
     ways: dict[str, list[float]] = {"pipe": [0, 0.0], "call": [0, 0.0]}
     count = entities = 0
-    while block := take(next(sizes)):
+    while True:
         way = next(turn)
-        began = time.process_time()
+        wanted = [next(sizes) for _ in range(COMPARE_GROUP)]
         # "call": as Tagger.tag_batch calls the model, one pipe per batch of documents
-        docs = list(nlp.pipe(block, batch_size=batch if way == "pipe" else MODEL_BATCH))
-        ways[way][0] += sum(len(text) for text in block)
+        blocks = [take(n) for n in wanted] if way == "call" else [take(sum(wanted))]
+        blocks = [block for block in blocks if block]
+        if not blocks:
+            break
+        began = time.process_time()
+        docs = [
+            doc
+            for block in blocks
+            for doc in nlp.pipe(block, batch_size=batch if way == "pipe" else MODEL_BATCH)
+        ]
         ways[way][1] += time.process_time() - began
+        ways[way][0] += sum(len(text) for block in blocks for text in block)
         count += len(docs)
         entities += sum(len(doc.ents) for doc in docs)
     return count, entities, ways
