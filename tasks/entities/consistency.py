@@ -21,7 +21,7 @@ from tasks.entities.aliases import AliasTable
 from tasks.entities.facilities import CLUB_OR_PLACE_WORDS, CLUB_WORDS, FACILITY_HEADS
 from tasks.entities.gazetteer import is_place
 from tasks.entities.given_names import is_given_name
-from tasks.entities.orgs import ends_in_legal_form
+from tasks.entities.legal import ends_in_legal_form
 from tasks.entities.spans import (
     LABEL_PRIORITY,
     NAME_LABELS,

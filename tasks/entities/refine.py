@@ -17,6 +17,7 @@ from tasks.entities.orgs import mark_organisations
 from tasks.entities.repeats import add_repeats
 from tasks.entities.segment import segment
 from tasks.entities.spans import NAME_LABELS, CapsLines, Span, form
+from tasks.entities.teams import mark_teams
 from tasks.models import Mention
 
 #: bump when the rules change what they produce, so documents get re-tagged
@@ -61,6 +62,7 @@ def refine_spans(text: str, spans: list[Span], aliases: AliasTable) -> tuple[lis
     spans = apply_datelines(text, spans, aliases)
     spans = split_compounds(text, spans, names, aliases)
     spans = add_repeats(text, spans, names, aliases, caps)
+    spans = mark_teams(text, spans, names, aliases)  # every mention there: repeats too
     for span in spans:
         decided = names.label_of(form(span.text(text)))
         if decided is not None and not span.fixed:

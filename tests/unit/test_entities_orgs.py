@@ -4,7 +4,7 @@ No spaCy: hand-made model output, as in test_entities_refine; real cleanco data.
 from __future__ import annotations
 
 from tasks.entities import refine
-from tasks.entities.orgs import ends_in_legal_form, legal_forms, legal_forms_version
+from tasks.entities.legal import ends_in_legal_form, legal_forms, legal_forms_version
 from tests.unit.test_entities_refine import at, exact, pairs
 
 

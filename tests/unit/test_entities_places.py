@@ -9,13 +9,19 @@ from pathlib import Path
 import pytest
 
 from tasks.entities import refine
-from tasks.entities.gazetteer import gazetteer_version, is_place, place_names
+from tasks.entities.gazetteer import city_names, gazetteer_version, is_city, is_place, place_names
 from tests.unit.test_entities_refine import at, exact, pairs
 
 
 def test_the_gazetteer_knows_large_cities_states_and_countries_by_their_written_name() -> None:
     assert {"Kyiv", "Kiev", "Marseille", "Lagos", "Texas", "Kenya", "Kuwait City"} <= place_names()
     assert not is_place("kyiv") and not is_place("Smith")
+
+
+def test_the_cities_are_the_gazetteers_cities_and_capitals_without_states_or_countries() -> None:
+    assert {"Kyiv", "Marseille", "Lyon", "Wigan", "Kuwait City", "Nairobi"} <= city_names()
+    assert city_names() <= place_names()
+    assert not any(is_city(name) for name in ("Texas", "Kenya", "England", "Bavaria"))
 
 
 def test_a_city_the_model_calls_a_person_is_a_place() -> None:
