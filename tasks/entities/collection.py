@@ -102,20 +102,18 @@ def _titled(text: str, mention: Mention) -> bool:
     return bool(last) and last[-1].casefold() in TITLES
 
 
-def _user_says(config: EntityConfig, mention: Mention) -> bool:
+def _ruled_keys(config: EntityConfig) -> frozenset[str]:
+    """The match keys every user rule that fixes a name names: relabels, both sides of
+    aliases and merges (made once per document, not once per mention)."""
+    targets = (*config.aliases.values(), *config.merges.values())
+    return frozenset(
+        (*config.relabels, *config.aliases, *config.merges, *(match_key(t) for t in targets))
+    )
+
+
+def _user_says(ruled: frozenset[str], mention: Mention) -> bool:
     """Does a user rule (relabel, alias, merge) name this mention or its entity?"""
-    names = (mention.canonical, mention.text)
-    if config.label_for(*names) is not None:
-        return True
-    if any(config.alias_for(n) is not None for n in names if n):
-        return True
-    keys = {match_key(n) for n in names if n}
-    if config.aliases and keys & {match_key(target) for target in config.aliases.values()}:
-        return True
-    if config.merges:
-        targets = {match_key(target) for target in config.merges.values()}
-        return bool(keys & (set(config.merges) | targets))
-    return False
+    return any(match_key(n) in ruled for n in (mention.canonical, mention.text) if n)
 
 
 def _known(aliases: AliasTable | None, mention: Mention) -> bool:
@@ -150,13 +148,14 @@ def candidates(
         if mention.label in LEARNED_LABELS:
             groups.setdefault((name_of(mention), mention.label), []).append(i)
     weak: dict[tuple[str, str], list[int]] = {}
+    ruled = _ruled_keys(config)
     for key, indexes in groups.items():
         group = [mentions[i] for i in indexes]
         if len(group) > MAX_WEAK_MENTIONS:
             continue
         if key[1] == "PERSON" and any(_titled(text, m) for m in group):
             continue
-        if any(_user_says(config, m) or _known(aliases, m) for m in group):
+        if any(_user_says(ruled, m) or _known(aliases, m) for m in group):
             continue
         if spans is not None and not all(_models_own(m, spans) for m in group):
             continue
