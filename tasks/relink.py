@@ -20,10 +20,12 @@ from tasks.tag import Tagger
 
 @dataclass(frozen=True, slots=True)
 class Relink:
-    """A document and the mentions the rules give it now."""
+    """A document, the mentions the rules give it now, and the model's kept spans they
+    were made from."""
 
     doc: DocumentRecord
     mentions: list[Mention]
+    spans: list[tuple[int, int, str]]
 
     @property
     def changed(self) -> bool:
@@ -74,4 +76,6 @@ def _retag(
 ) -> list[Relink]:
     texts = [doc.article.text if doc.article else "" for doc, _ in pending]
     found = tagger.retag_batch(texts, [s for _, s in pending], store, [d.id for d, _ in pending])
-    return [Relink(doc, mentions) for (doc, _), mentions in zip(pending, found, strict=True)]
+    return [
+        Relink(doc, mentions, spans) for (doc, spans), mentions in zip(pending, found, strict=True)
+    ]

@@ -477,8 +477,7 @@ def evaluate_reviewed(gold: ReviewedGold, store: Store, tagger: Tagger) -> Revie
             not_scored += len(slow)
             for relink in quick:
                 text = relink.doc.article.text if relink.doc.article else ""
-                spans = store.raw_spans(relink.doc.id) or []
-                found = frozenset(match_key(text[a:b]) for a, b, _ in spans)
+                found = frozenset(match_key(text[a:b]) for a, b, _ in relink.spans)
                 yield DocumentOutput(found, relink.mentions)
 
     if not gold.decisions:
