@@ -25,9 +25,9 @@ from typing import Any, Protocol, cast
 from pydantic import BaseModel
 
 from tasks.entities.collection import MemoryCollection
-from tasks.errors import DocflowError, TaggingError
+from tasks.errors import DocflowError
 from tasks.models import Mention
-from tasks.tag import CollectionReader, Tagged
+from tasks.tag import Tagged, Tagger
 
 LABEL_MAP = {
     "PERSON": "PER",
@@ -65,20 +65,6 @@ class MentionSource(Protocol):
     def raw(self, text: str) -> list[Mention]: ...
 
     def tag(self, text: str) -> list[Mention]: ...
-
-
-class CollectionSource(MentionSource, Protocol):
-    """A tagger that can also tag documents as one collection (`tasks.tag.Tagger`)."""
-
-    def tag_batch_with_spans(self, texts: Sequence[str]) -> list[Tagged | TaggingError]: ...
-
-    def with_collection(
-        self,
-        texts: Sequence[str],
-        results: Sequence[Tagged | TaggingError],
-        collection: CollectionReader | None,
-        doc_ids: Sequence[str | None],
-    ) -> list[Tagged | TaggingError]: ...
 
 
 @dataclass(slots=True)
@@ -319,15 +305,15 @@ def score_documents(
 
 def evaluate_documents(
     documents: list[GoldDocument],
-    tagger: MentionSource | CollectionSource,
+    tagger: MentionSource,
     source: str = "",
     collection: bool = False,
 ) -> EvalReport:
-    """Score the raw model and the full tagger on every document; with `collection` (a
-    `CollectionSource` tagger), the full tagger sees the documents as one collection."""
+    """Score the raw model and the full tagger on every document; with `collection` (the
+    real `Tagger`), the full tagger sees the documents as one collection."""
     texts = [document.text for document in documents]
     if collection:
-        full = tag_as_collection(cast(CollectionSource, tagger), texts)
+        full = tag_as_collection(cast(Tagger, tagger), texts)
     else:
         full = [tagger.tag(text) for text in texts]
     raw_pairs = []
@@ -345,7 +331,7 @@ def evaluate_documents(
     )
 
 
-def tag_as_collection(tagger: CollectionSource, texts: Sequence[str]) -> list[list[Mention]]:
+def tag_as_collection(tagger: Tagger, texts: Sequence[str]) -> list[list[Mention]]:
     """Each text tagged by the model and rules, then its weak names re-checked against
     what the other texts say (each text's own vote left out), as a store re-checks them."""
     ids = [f"doc{i}" for i in range(len(texts))]
@@ -357,8 +343,6 @@ def tag_as_collection(tagger: CollectionSource, texts: Sequence[str]) -> list[li
     return [found.mentions if isinstance(found, Tagged) else [] for found in learned]
 
 
-def evaluate_conll(
-    path: Path, tagger: MentionSource | CollectionSource, collection: bool = False
-) -> EvalReport:
+def evaluate_conll(path: Path, tagger: MentionSource, collection: bool = False) -> EvalReport:
     """Read a CoNLL file and score the raw model and the full tagger on every document."""
     return evaluate_documents(read_conll(path), tagger, source=path.name, collection=collection)
