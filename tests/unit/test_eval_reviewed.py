@@ -16,13 +16,8 @@ from tasks.store import Store, open_store
 from tasks.tag import Tagger
 from tests.conftest import docflow_in as docflow
 from tests.unit.test_store import run
-from workers.tools.reviewed import (
-    Decision,
-    DocumentOutput,
-    ReviewedFormatError,
-    parse_decisions,
-    score_reviewed,
-)
+from workers.tools.reviewed import DocumentOutput, score_reviewed
+from workers.tools.reviewed_gold import Decision, ReviewedFormatError, parse_decisions
 
 
 @pytest.fixture(scope="module")

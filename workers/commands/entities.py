@@ -147,7 +147,8 @@ def evaluate(
         )
     settings = setup(logs=False)
     if reviewed:
-        from workers.tools.reviewed import evaluate_reviewed, read_decisions, score_reviewed
+        from workers.tools.reviewed import evaluate_reviewed, score_reviewed
+        from workers.tools.reviewed_gold import read_decisions
 
         gold = read_decisions(path or settings.data_path / DECISIONS_FILE)
         if gold.decisions:  # the store and the rules are read only when there is gold

@@ -1,4 +1,5 @@
-"""The private settings of a bench run, and the environment its processes get.
+"""The private settings of a bench run, the environment its processes get, and how the
+run itself takes a SIGTERM.
 
 Nothing of the caller's configuration reaches a run except `KEPT_SETTINGS`: the bench's
 own `Settings` is built explicitly (defaults, the run's folders and store, no `.env`),
@@ -8,9 +9,13 @@ DOCFLOW_* of the caller removed, and a working directory with no `.env` in it.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from workers.settings import ENV_PREFIX, Settings
@@ -63,3 +68,20 @@ def child_environ(settings: Settings, environ: Mapping[str, str] | None = None) 
     env = os.environ if environ is None else environ
     kept = {key: value for key, value in env.items() if not key.startswith(ENV_PREFIX)}
     return {**kept, **settings_env(settings)}
+
+
+@contextlib.contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, so the clean-up of a run happens for it too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

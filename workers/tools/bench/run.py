@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from tasks.errors import ConfigError
@@ -30,29 +27,12 @@ from workers.tools.bench.batches import batch_figures, model_calls
 from workers.tools.bench.config import BenchConfig, DropFile, Say, rounded
 from workers.tools.bench.corpus_files import drop, folder_files, generated_files, prepare_files
 from workers.tools.bench.entity_data import entity_data_figures
-from workers.tools.bench.environment import child_environ, private_settings
+from workers.tools.bench.environment import child_environ, interrupt_on_sigterm, private_settings
 from workers.tools.bench.figures import baseline_figures, burst_figures, ratios
 from workers.tools.bench.probes import search_figures, trickle
 from workers.tools.bench.sampling import Sampler, redis_info, rss_figures
 from workers.tools.bench.store import StoreReader, create_private_database
 from workers.tools.corpus import LENGTHS
-
-
-@contextlib.contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt, so the clean-up of a run happens for it too."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class Bench:
