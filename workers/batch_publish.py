@@ -24,7 +24,7 @@ import redis
 import structlog
 
 from tasks.models import IngestResult
-from workers.batching import plan_batches
+from workers.batching import full_batches, plan_batches
 from workers.publish import send_batch
 from workers.recovery import live_heartbeats, redis_client
 from workers.settings import Settings
@@ -116,16 +116,22 @@ class BatchSender:
         intake flushes then, so the workers start before the last file is recorded."""
         return len(self.pending) >= self.max_docs * self._consumer_count()
 
-    def flush(self, connection: Any = None) -> list[list[str]]:
-        """Send everything pending, in batches; the groups sent, in order.
+    def flush(self, connection: Any = None, *, more_coming: bool = False) -> list[list[str]]:
+        """Send what is pending, in batches; the groups sent, in order.
 
+        `more_coming`: the burst goes on (a long intake between groups of files), so only
+        full batches go now and the rest waits; the last flush of a burst sends everything,
+        its batches shrinking toward the end (`workers.batching.plan_batches`).
         If publishing fails, the groups not sent yet stay pending and the error is raised.
         """
         if not self.pending:
             return []
         pending = self.pending
-        plan = plan_batches(
-            [p.words for p in pending], self._consumer_count(), self.max_docs, self.max_words
+        words = [p.words for p in pending]
+        plan = (
+            full_batches(words, self.max_docs, self.max_words)
+            if more_coming
+            else plan_batches(words, self._consumer_count(), self.max_docs, self.max_words)
         )
         sent: list[list[str]] = []
         done: set[int] = set()

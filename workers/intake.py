@@ -100,7 +100,7 @@ def ingest_paths(
             _record(store, group, host, intake, sender)
             group = []
             if sender.burst_ready():
-                _flush(sender, intake)
+                _flush(sender, intake, more_coming=True)
     if group:
         _record(store, group, host, intake, sender)
     _flush(sender, intake)
@@ -131,14 +131,14 @@ def _record(
         sender.add(result)
 
 
-def _flush(sender: BatchSender, intake: Intake) -> None:
+def _flush(sender: BatchSender, intake: Intake, *, more_coming: bool = False) -> None:
     """Publish what is pending; after a broker error, nothing more is tried (see above)."""
     if intake.publish_error:
         intake.unsent.extend(p.doc_id for p in sender.pending)
         sender.pending.clear()
         return
     try:
-        intake.messages += len(sender.flush())
+        intake.messages += len(sender.flush(more_coming=more_coming))
     except ConfigError:
         raise
     except (OperationalError, RetryableError, OSError) as exc:

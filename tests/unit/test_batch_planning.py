@@ -16,7 +16,7 @@ __all__ = ["published"]
 
 def test_a_burst_is_shared_fairly_four_batches_per_worker_process() -> None:
     groups = plan_batches([100] * 64, consumers=2, max_docs=32, max_words=20000)
-    assert [len(g) for g in groups] == [8] * 8
+    assert [len(g) for g in groups] == [8] * 7 + [4, 2, 1, 1]
     assert [i for g in groups for i in g] == list(range(64))  # in order, each once
 
 
@@ -26,7 +26,18 @@ def test_a_lone_document_is_a_batch_of_one() -> None:
 
 def test_a_backlog_fills_batches_up_to_the_document_bound() -> None:
     sizes = [len(b) for b in plan_batches([10] * 300, consumers=2, max_docs=32, max_words=20000)]
-    assert sizes == [32] * 9 + [12]
+    assert sizes == [32] * 8 + [22, 11, 6, 3, 1, 1]
+
+
+def test_batches_shrink_toward_the_end_so_the_workers_finish_together() -> None:
+    words = [200 + (i * 37) % 900 for i in range(500)]
+    groups = plan_batches(words, consumers=3, max_docs=32, max_words=20000)
+    assert [i for g in groups for i in g] == list(range(500))
+    for number, group in enumerate(groups):
+        left = [i for g in groups[number:] for i in g]
+        assert len(group) <= max(1, -(-len(left) // 3))
+        assert sum(words[i] for i in group[:-1]) < -(-sum(words[i] for i in left) // 3)
+    assert len(groups[-1]) == 1 and len(groups[0]) == 32
 
 
 def test_batches_stay_under_the_word_bound_and_a_long_document_goes_alone() -> None:
@@ -87,14 +98,21 @@ def _file(*ids: str, words: int = 100) -> IngestResult:
     )
 
 
-def test_a_burst_of_64_for_2_parse_processes_goes_as_8_batch_messages_of_8(published) -> None:
+def test_a_burst_of_64_for_2_parse_processes_goes_as_batches_of_8_then_a_shrinking_tail(
+    published,
+) -> None:
     ids = [f"doc-{i:02d}" for i in range(64)]
     sender = _sender()
     for doc_id in ids:
         sender.add(_file(doc_id))
-    groups = [ids[i : i + 8] for i in range(0, 64, 8)]
+    sizes = [8] * 7 + [4, 2, 1, 1]
+    starts = [sum(sizes[:n]) for n in range(len(sizes))]
+    groups = [ids[start : start + size] for start, size in zip(starts, sizes, strict=True)]
     assert sender.flush() == groups
-    assert [(m["task"], m["args"]) for m in published] == [(BATCH_TASK, [g]) for g in groups]
+    batches = [(m["task"], m["args"]) for m in published if m["task"] == BATCH_TASK]
+    assert batches == [(BATCH_TASK, [g]) for g in groups if len(g) > 1]
+    singles = [m["args"][0] for m in published if m["task"] != BATCH_TASK]
+    assert singles == ids[-2:]  # a group of one is the single path
     assert sender.pending == [] and sender.flush() == []
 
 

@@ -82,11 +82,12 @@ def test_a_burst_of_files_is_published_as_a_few_batch_messages_in_one_step(
     # When 40 files arrive at once and the watcher takes one step
     drop(watcher, names)
     watcher.step(timeout=0)
-    # Then they went out as eight batch messages of 5 (four per parse process), each
-    # document exactly once
+    # Then they went out as batch messages of 5 (four per parse process), the last ones
+    # smaller so both processes finish together, each document exactly once
     docs = {doc.id for doc in store.iter_documents()}
     assert len(docs) == 40
-    assert [(m["task"], len(m["args"][0])) for m in published] == [(BATCH_TASK, 5)] * 8
+    sizes = [len(m["args"][0]) if m["task"] == BATCH_TASK else 1 for m in published]
+    assert sizes == [5] * 7 + [3, 1, 1]
     assert sorted(message_ids(published)) == sorted(docs)
     # and every file was moved out once its documents were recorded and published
     assert files_under(layout.processed) == names
@@ -280,10 +281,11 @@ def test_ingest_of_many_files_records_them_in_groups_and_publishes_batch_message
     # Then every file was recorded in three transactions, the bad one rejected alone
     assert [size for size, _ in groups] == [64, 64, 3]
     assert intake.rejected == 1 and [r.source for r in store.rejected_files()] == ["bad.txt"]
-    # and the documents went out as batch messages, each once: a flush after each full
-    # group (enough for both consumers: work starts early), and the last three at the end
+    # and the documents went out as batch messages, each once: full batches after each
+    # group (work starts early; a partial batch waits for the next group), and the rest
+    # at the end in batches shrinking so both consumers finish together
     sizes = [len(m["args"][0]) if m["task"] == BATCH_TASK else 1 for m in published]
-    assert sizes == [8] * 16 + [1, 1, 1] and groups[1][1] == 8 and groups[2][1] == 16
+    assert sizes == [8] * 15 + [2, 2, 2, 2, 2, 1] and groups[1][1] == 7 and groups[2][1] == 15
     assert sorted(message_ids(published)) == sorted(intake.new_ids)
     assert len(intake.new_ids) == count and intake.messages == len(published)
     assert intake.unsent == []
