@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 from tasks.tag import split_batches
 
-
 #: seconds kept between a batch's hard time limit and the broker's visibility timeout
 VISIBILITY_MARGIN_S = 30
 #: batches each consuming process gets of one burst, until batches are full
