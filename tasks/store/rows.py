@@ -123,7 +123,7 @@ Span = tuple[int, int, str]
 
 def mentions_json(mentions: list[Mention]) -> str:
     """A document's mentions as its `mentions` column holds them."""
-    return json.dumps([m.model_dump() for m in mentions], ensure_ascii=False)
+    return MENTIONS.dump_json(mentions).decode()
 
 
 def spans_json(spans: list[Span] | None) -> str | None:
