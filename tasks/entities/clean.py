@@ -35,6 +35,7 @@ PORTFOLIOS = word_set(
     """
 )
 _NO_ARTICLE_STRIP = frozenset({"WORK_OF_ART"})
+_FRAGMENT_LABELS = frozenset({"ORG", "GPE", "LOC", "NORP", "FAC"})
 _ARTICLES = ("the ", "the\n", "The ", "THE ")
 
 
@@ -104,15 +105,25 @@ def _article_length(text: str, span: Span, aliases: AliasTable) -> int:
     return 0
 
 
-def clean_span(text: str, span: Span, aliases: AliasTable) -> Span | None:
-    """Trim a mention to the name itself; None when nothing name-like is left."""
-    surface = text[span.start : span.end]
-    if (
+def _untrimmed(surface: str) -> bool:
+    """The common case: nothing to trim (no punctuation, possessive or article at the ends)."""
+    return (
         surface[:1].isalnum()
         and surface[-1:].isalnum()
         and surface[-2:-1] not in _APOSTROPHES
         and not surface.startswith(_ARTICLES)
-    ):  # the common case: nothing to trim
+    )
+
+
+def is_clean(surface: str) -> bool:
+    """Does `clean_span` keep a span with this surface as it is, wherever it stands?"""
+    return _untrimmed(surface) and surface.casefold() not in FUNCTION_WORDS
+
+
+def clean_span(text: str, span: Span, aliases: AliasTable) -> Span | None:
+    """Trim a mention to the name itself; None when nothing name-like is left."""
+    surface = text[span.start : span.end]
+    if _untrimmed(surface):
         return None if surface.casefold() in FUNCTION_WORDS else span
     for _ in range(3):
         left, right = _trim(span.text(text))
@@ -129,14 +140,17 @@ def clean_span(text: str, span: Span, aliases: AliasTable) -> Span | None:
     return span
 
 
+def may_be_title_fragment(surface: str, label: str) -> bool:
+    """Is a mention a portfolio (`State`) that `fix_title_fragment` must look before?"""
+    if label not in _FRAGMENT_LABELS:
+        return False
+    folded = surface.casefold().split()
+    return PORTFOLIOS.issuperset(folded) or " ".join(folded) in PORTFOLIOS
+
+
 def fix_title_fragment(text: str, span: Span) -> Span | None:
     """`State` in `Secretary of State` is dropped; `Ministry of Finance` is kept whole."""
-    if span.label not in {"ORG", "GPE", "LOC", "NORP", "FAC"}:
-        return span
-    surface = span.text(text)
-    if " ".join(surface.casefold().split()) not in PORTFOLIOS and not all(
-        word in PORTFOLIOS for word in surface.casefold().split()
-    ):
+    if not may_be_title_fragment(text[span.start : span.end], span.label):
         return span
     before = text[max(0, span.start - 40) : span.start]
     if _TITLE_OF.search(before):

@@ -30,8 +30,10 @@ finds nothing more to change.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from tasks.entities.aliases import AliasTable
 from tasks.entities.config import EntityConfig
@@ -126,11 +128,23 @@ def _known(aliases: AliasTable | None, mention: Mention) -> bool:
     return mention.label in _PLACE_LABELS and is_place(mention.canonical or mention.text)
 
 
-def _models_own(mention: Mention, spans: Sequence[tuple[int, int, str]]) -> bool:
-    """Is the mention's label the model's alone? Its raw spans all say that label (a label a
-    rule set, or a mention a rule added where the model found nothing, is not)."""
-    labels = {label for start, end, label in spans if start < mention.end and mention.start < end}
-    return labels == {mention.label}
+class _RawSpans:
+    """The model's raw spans of one document, sorted by start: the labels of those that
+    overlap a mention are found by binary search, not by reading them all."""
+
+    def __init__(self, spans: Sequence[tuple[int, int, str]]) -> None:
+        self._spans = sorted(spans, key=itemgetter(0))
+        self._starts = [start for start, _, _ in self._spans]
+        #: no span is longer, so one starting at or before `start - reach` ends by `start`
+        self._reach = max((end - start for start, end, _ in self._spans), default=0)
+
+    def models_own(self, mention: Mention) -> bool:
+        """Is the mention's label the model's alone? Its raw spans all say that label (a
+        label a rule set, or a mention a rule added where the model found nothing, is not)."""
+        low = bisect_right(self._starts, mention.start - self._reach)
+        high = bisect_left(self._starts, mention.end)
+        labels = {label for _, end, label in self._spans[low:high] if mention.start < end}
+        return labels == {mention.label}
 
 
 def candidates(
@@ -149,6 +163,7 @@ def candidates(
             groups.setdefault((name_of(mention), mention.label), []).append(i)
     weak: dict[tuple[str, str], list[int]] = {}
     ruled = _ruled_keys(config)
+    raw: _RawSpans | None = None  # sorted when first needed
     for key, indexes in groups.items():
         group = [mentions[i] for i in indexes]
         if len(group) > MAX_WEAK_MENTIONS:
@@ -157,8 +172,10 @@ def candidates(
             continue
         if any(_user_says(ruled, m) or _known(aliases, m) for m in group):
             continue
-        if spans is not None and not all(_models_own(m, spans) for m in group):
-            continue
+        if spans is not None:
+            raw = raw if raw is not None else _RawSpans(spans)
+            if not all(raw.models_own(m) for m in group):
+                continue
         weak[key] = indexes
     return weak
 

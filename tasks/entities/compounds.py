@@ -10,6 +10,7 @@ parts are not known names, and a compound that is itself a known name
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from tasks.entities.aliases import AliasTable
 from tasks.entities.consistency import Names
@@ -19,6 +20,32 @@ from tasks.entities.spans import STOP_FORMS, Span
 _COMPOUND = re.compile(r"(?<![\w\-/–.])[^\W\d_][\w.]*+(?:[\-/–][^\W\d_][\w.]*+)+")
 _SEPARATOR = re.compile(r"[\-/–]")
 _INITIALISM = re.compile(r"(?:[A-Z]\.)+")  # `U.S.` keeps its full stop; `Rubio.` does not
+#: a separator a compound's next part starts after, and the run of word characters, dots
+#: and separators around it (a compound starts where such a run starts)
+_SEPARATOR_HIT = re.compile(r"[\-/–](?=[^\W\d_])")
+_RUN = re.compile(r"[\w.\-/–]+")
+_RUN_CHAR = re.compile(r"[\w.\-/–]")
+
+
+def compounds(text: str) -> Iterator[re.Match[str]]:
+    """The matches of `_COMPOUND.finditer(text)`, found from the (rare) separators.
+
+    A compound lies inside one run of `[\\w.\\-/–]` and can only start where the run
+    starts, so only the runs holding a separator before a letter are tried, once each.
+    """
+    run_end = 0
+    for hit in _SEPARATOR_HIT.finditer(text):
+        position = hit.start()
+        if position < run_end:
+            continue
+        start = position
+        while start > 0 and _RUN_CHAR.match(text, start - 1):
+            start -= 1
+        run = _RUN.match(text, position)  # never None: the separator itself is in the run
+        run_end = run.end() if run is not None else position + 1
+        found = _COMPOUND.match(text, start)
+        if found is not None:
+            yield found
 
 
 def _part_label(part: str, names: Names, aliases: AliasTable) -> str | None:
@@ -40,7 +67,7 @@ def _replaceable(text: str, span: Span, start: int, end: int) -> bool:
 def split_compounds(text: str, spans: list[Span], names: Names, aliases: AliasTable) -> list[Span]:
     """Replace compounds of known names (and mentions that are such a compound) by their parts."""
     result = list(spans)
-    for match in _COMPOUND.finditer(text):
+    for match in compounds(text):
         start, end = match.span()
         compound = match.group()
         if compound in aliases:

@@ -14,7 +14,7 @@ surname or first name for a person, or when it starts with a common given name
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tasks.entities.aliases import AliasTable
@@ -100,7 +100,9 @@ def _acronyms(text: str, spans: list[Span]) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _pick(counts: Counter[str]) -> str:
+def _pick(counts: Mapping[str, int]) -> str:
+    if len(counts) == 1:  # the common case: one label
+        return next(iter(counts))
     best = max(counts.values())
     tied = [label for label, count in counts.items() if count == best]
     return min(
@@ -113,9 +115,9 @@ def _titled(text: str, spans: list[Span]) -> set[str]:
     whatever a gazetteer says, these are people."""
     found: set[str] = set()
     for span in spans:
-        before = text[max(0, span.start - 24) : span.start].split()
+        before = text[max(0, span.start - 24) : span.start].rsplit(None, 1)
         if before and before[-1].rstrip(".").casefold() in TITLES:
-            found.add(form(span.text(text)))
+            found.add(form(text[span.start : span.end]))
     return found
 
 
@@ -145,7 +147,7 @@ class _LowerWords:
         return word in self._words
 
 
-def _named_like_a_person(name: str, labels: Counter[str], lower: _LowerWords) -> bool:
+def _named_like_a_person(name: str, labels: Mapping[str, int], lower: _LowerWords) -> bool:
     """`Sean Dyche` read as an organisation, `Marcus Rashford` as a place: a 2-3 word name
     that starts with a common given name is a person's when
 
@@ -161,7 +163,7 @@ def _named_like_a_person(name: str, labels: Counter[str], lower: _LowerWords) ->
     if not labels or not 2 <= len(parts) <= 3 or not is_given_name(parts[0]):
         return False
     label = _pick(labels)
-    if label not in _GIVEN_NAME_OVERRULES and not (label == "ORG" and labels["PERSON"]):
+    if label not in _GIVEN_NAME_OVERRULES and not (label == "ORG" and labels.get("PERSON")):
         return False
     if any(not p[:1].isupper() or p.isupper() or is_place(p) for p in parts) or is_place(name):
         return False
@@ -175,15 +177,25 @@ def _named_like_a_person(name: str, labels: Counter[str], lower: _LowerWords) ->
 
 def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
     """Choose one label per surface form and relabel `spans` in place."""
-    counts: dict[str, Counter[str]] = {}
+    counts: dict[str, dict[str, int]] = {}  # name -> mentions per label
     names = Names()
     first_names: set[str] = set()
+    named: list[tuple[Span, str]] = []  # the name spans, with their names
     for span in spans:
         if span.label not in NAME_LABELS:
             continue
-        name = form(span.text(text))
-        counts.setdefault(name, Counter())[span.label] += 1
-        if span.label == "PERSON" and not is_place(name) and (surnames := surnames_of(name)):
+        name = form(text[span.start : span.end])
+        named.append((span, name))
+        labels = counts.get(name)
+        if labels is None:
+            labels = counts[name] = {}
+        labels[span.label] = labels.get(span.label, 0) + 1
+        if (
+            span.label == "PERSON"
+            and labels["PERSON"] == 1  # (what follows adds the same for every mention)
+            and not is_place(name)
+            and (surnames := surnames_of(name))
+        ):
             names.surnames.update(surnames)
             first = words(name)[0]
             if (
@@ -193,7 +205,7 @@ def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
             ):
                 first_names.add(first)
     tabled: set[str] = set()
-    titled = _titled(text, spans)
+    titled: set[str] | None = None  # read only for a place name with a person's label
     for name, labels in counts.items():
         known = aliases.get(name)
         if known and known.country and name not in names.surnames:
@@ -206,10 +218,11 @@ def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
             tabled.add(name)
         else:
             names.labels[name] = _pick(labels)
-            person_sign = name in titled or name in first_names  # `Paris` of `Paris Hilton`
-            if names.labels[name] in _NEVER_A_PLACE and not person_sign and is_place(name):
-                names.labels[name] = "GPE"  # `Kyiv` read as a person, `Aleppo` as a people
-                tabled.add(name)
+            if names.labels[name] in _NEVER_A_PLACE and is_place(name):
+                titled = titled if titled is not None else _titled(text, spans)
+                if name not in titled and name not in first_names:  # `Paris` of `Paris Hilton`
+                    names.labels[name] = "GPE"  # `Kyiv` read as a person, `Aleppo` as a people
+                    tabled.add(name)
     for acronym, (full, label) in _acronyms(text, spans).items():
         known = aliases.get(acronym)
         names.labels[acronym] = known.label if known else names.labels.get(full, label)
@@ -222,19 +235,22 @@ def decide_labels(text: str, spans: list[Span], aliases: AliasTable) -> Names:
             and name not in tabled
             and (
                 _looks_like_person(name, names, first_names)
-                or _named_like_a_person(name, counts.get(name, Counter()), lower)
+                or _named_like_a_person(name, counts.get(name, {}), lower)
             )
         ):
             names.labels[name] = "PERSON"
+    capitals: list[str] = []
     for name, label in names.labels.items():
-        if not is_all_caps(name):
+        if is_all_caps(name):
+            capitals.append(name)
+        else:
             names.by_casefold.setdefault(name.casefold(), label)
-    for name in list(names.labels):
-        if is_all_caps(name) and name.casefold() in names.by_casefold and aliases.get(name) is None:
+    for name in capitals:
+        if name.casefold() in names.by_casefold and aliases.get(name) is None:
             names.labels[name] = names.by_casefold[name.casefold()]
-    for span in spans:
-        if span.label in NAME_LABELS and not span.fixed:  # fixed: a rule knows better
-            span.label = names.labels.get(form(span.text(text)), span.label)
+    for span, name in named:
+        if not span.fixed:  # fixed: a rule knows better
+            span.label = names.labels.get(name, span.label)
     return names
 
 

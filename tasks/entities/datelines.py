@@ -24,8 +24,9 @@ _DATELINE = re.compile(
     re.MULTILINE,
 )
 #: `LONDON 1996-12-06` run into the text: a capitalised place right before an ISO date
+#: (the lookbehind follows the first capital, so a search skips straight to capitals)
 _INLINE = re.compile(
-    r"(?<![\w,.'\-])(?P<place>[A-Z][A-Z'\-]+(?: [A-Z][A-Z'\-]+){0,2})"
+    r"(?P<place>[A-Z](?<![\w,.'\-][A-Z])[A-Z'\-]+(?: [A-Z][A-Z'\-]+){0,2})"
     rf"(?:, (?P<region>{_REGION}))? \d{{4}}-\d{{2}}-\d{{2}}\b"
 )
 #: a bare place line counts only this close to the top of the text
@@ -67,5 +68,10 @@ def apply_datelines(text: str, spans: list[Span], aliases: AliasTable) -> list[S
     places = dateline_spans(text, aliases)
     if not places:
         return spans
-    kept = [s for s in spans if not any(s.overlaps(p.start, p.end) for p in places)]
+    first, last = min(p.start for p in places), max(p.end for p in places)
+    kept = [
+        s
+        for s in spans
+        if s.end <= first or s.start >= last or not any(s.overlaps(p.start, p.end) for p in places)
+    ]
     return kept + places

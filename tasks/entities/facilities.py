@@ -45,13 +45,12 @@ def mark_facilities(text: str, spans: list[Span]) -> list[Span]:
             continue
         name = span.text(text)
         first, _, last = name.rpartition(" ")
-        club_word = last.casefold() in CLUB_WORDS or (
-            span.label == "PERSON" and last.casefold() in CLUB_OR_PLACE_WORDS
-        )
+        last = last.casefold()
+        club_word = last in CLUB_WORDS or (span.label == "PERSON" and last in CLUB_OR_PLACE_WORDS)
         if club_word and is_place(first) and not is_place(name):
             span.label, span.fixed = "ORG", True
             continue
-        if last.casefold() in FACILITY_HEADS:
+        if last in FACILITY_HEADS:
             span.label, span.fixed = "FAC", True
             continue
         run_on = _RUN_ON.match(text, span.end)

@@ -142,6 +142,9 @@ def strip_legal_form(name: str, aliases: AliasTable | None = None) -> str:
     `The Co`); a one-word name (`AG`) is never cut.
     """
     forms = legal_forms()
+    tail = name.rsplit(None, 1)
+    if len(tail) < 2 or normal(tail[-1]) not in forms.lasts:
+        return name  # the common case: no legal form at the end (as `term_at_end` tells)
     found = [(m.start(), m.group()) for m in _WORD.finditer(name)]
     written = [word for _, word in found]
     kept = len(written)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tasks.entities.aliases import AliasTable
 from tasks.entities.config import EntityConfig
@@ -18,6 +19,7 @@ class Resolved:
     entity_id: str
 
 
+@lru_cache(maxsize=8192)
 def _tokens(name: str) -> tuple[str, ...]:
     return tuple(fold(word).rstrip(".") for word in words(name))
 
@@ -38,8 +40,8 @@ class Linker:
         self._people: dict[tuple[str, ...], str] = {}
         self._mixed_case: dict[str, str] = {}
         for name, label in names:
-            if label == "PERSON" and len(_tokens(name)) >= 2:
-                self._people.setdefault(_tokens(name), name)
+            if label == "PERSON" and len(tokens := _tokens(name)) >= 2:
+                self._people.setdefault(tokens, name)
             if not is_all_caps(name):
                 self._mixed_case.setdefault(name.casefold(), name)
         self._cache: dict[tuple[str, str], Resolved] = {}

@@ -54,6 +54,7 @@ def match_key(name: str) -> str:
     return key
 
 
+@lru_cache(maxsize=65536)
 def slug(name: str) -> str:
     """ASCII slug of a name for ids: `Recep Tayyip Erdoğan` -> `recep-tayyip-erdogan`."""
     return _NOT_ALNUM.sub("-", fold(name)).strip("-") or "x"

@@ -41,6 +41,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 
 from tasks.entities.aliases import AliasTable
 from tasks.entities.gazetteer import is_place
@@ -217,7 +218,7 @@ def mark_organisations(
     doc = _Document(text, aliases, caps, {}, _person_words(text, spans))
     result: list[Span] = []
     bases: dict[int, str] = {}  # span start -> its name without the legal form
-    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+    for span in sorted(spans, key=attrgetter("start", "end")):
         found = None if span.fixed else _with_legal_form(doc, span, forms)
         if found is not None:
             span, bases[span.start] = found
@@ -225,10 +226,10 @@ def mark_organisations(
     result = _join_neighbours(doc, result, bases, forms)
     result += _missed_with_legal_form(doc, result, forms, bases)
     names = set(bases.values())
-    for span in result:
+    for span in result if names else ():
         if span.fixed or span.label not in _RELABEL_FROM or span.label == "ORG":
             continue
-        name = form(span.text(text))
+        name = form(text[span.start : span.end])
         if name in names and name not in doc.people and not is_given_name(name):
             span.label, span.fixed = "ORG", True
     return result
@@ -267,10 +268,7 @@ def _join_neighbours(
     A span fixed by a legal form joins the name before it only into a longer legal-form
     name (`Lockheed` + `Martin Corp.`); `bases` is kept up to date.
     """
-    whole: dict[str, list[str]] = {}
-    for span in spans:
-        if span.label in NAME_LABELS:
-            whole.setdefault(form(span.text(doc.text)), []).append(span.label)
+    whole: dict[str, list[str]] | None = None  # name -> its labels, read when first needed
     result: list[Span] = []
     for span in spans:
         previous = result[-1] if result else None
@@ -287,6 +285,7 @@ def _join_neighbours(
         with_form = _with_legal_form(doc, Span(previous.start, span.end, "ORG"), forms)
         label = None
         if with_form is None and not span.fixed:
+            whole = whole if whole is not None else _labels_by_name(doc.text, spans)
             label = _joined_label(doc, previous, span, whole, set(bases.values()))
         if with_form is not None:
             bases.pop(span.start, None)
@@ -298,6 +297,15 @@ def _join_neighbours(
             continue
         result[-1] = joined
     return result
+
+
+def _labels_by_name(text: str, spans: list[Span]) -> dict[str, list[str]]:
+    """The labels of each name's spans (the spans themselves are never changed here)."""
+    whole: dict[str, list[str]] = {}
+    for span in spans:
+        if span.label in NAME_LABELS:
+            whole.setdefault(form(text[span.start : span.end]), []).append(span.label)
+    return whole
 
 
 def _person_words(text: str, spans: list[Span]) -> set[str]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
+
+from pydantic import TypeAdapter
 
 from tasks.entities.aliases import AliasTable, builtin_aliases
-from tasks.entities.clean import clean_span, fix_title_fragment
+from tasks.entities.clean import clean_span, fix_title_fragment, is_clean, may_be_title_fragment
 from tasks.entities.compounds import split_compounds
 from tasks.entities.config import EntityConfig
 from tasks.entities.consistency import Names, decide_labels, drop_unconfirmed_caps
@@ -15,13 +18,14 @@ from tasks.entities.linking import Linker
 from tasks.entities.normalize import entity_id
 from tasks.entities.orgs import mark_organisations
 from tasks.entities.repeats import add_repeats
-from tasks.entities.segment import segment
+from tasks.entities.segment import is_one_name, segment
 from tasks.entities.spans import NAME_LABELS, CapsLines, Span, form
 from tasks.entities.teams import mark_teams
 from tasks.models import Mention
 
 #: bump when the rules change what they produce, so documents get re-tagged
 RULES_VERSION = "3"
+_MENTIONS = TypeAdapter(list[Mention])
 
 
 def _without_overlaps(spans: Iterable[Span]) -> list[Span]:
@@ -34,9 +38,27 @@ def _without_overlaps(spans: Iterable[Span]) -> list[Span]:
     return kept
 
 
+@lru_cache(maxsize=16384)
+def _kept_as_is(surface: str, label: str) -> bool:
+    """Does `_cleaned` keep a span with this surface and label as it is, wherever it stands?
+
+    The common case, told from the surface and label alone (names recur across texts):
+    `clean_span`, `segment` and `fix_title_fragment` read the text around a span only
+    when it is not so.
+    """
+    if not is_clean(surface):
+        return False
+    if label not in NAME_LABELS:
+        return True
+    return is_one_name(surface, label) and not may_be_title_fragment(surface, label)
+
+
 def _cleaned(text: str, spans: Iterable[Span], aliases: AliasTable) -> list[Span]:
     result: list[Span] = []
     for span in spans:
+        if _kept_as_is(text[span.start : span.end], span.label):
+            result.append(span)
+            continue
         first = clean_span(text, span, aliases)
         if first is None or first.label not in NAME_LABELS:  # values (dates, money): trimmed only
             if first is not None:
@@ -64,8 +86,10 @@ def refine_spans(text: str, spans: list[Span], aliases: AliasTable) -> tuple[lis
     spans = add_repeats(text, spans, names, aliases, caps)
     spans = mark_teams(text, spans, names, aliases)  # every mention there: repeats too
     for span in spans:
-        decided = names.label_of(form(span.text(text)))
-        if decided is not None and not span.fixed:
+        if span.fixed:
+            continue
+        decided = names.label_of(form(text[span.start : span.end]))
+        if decided is not None:
             span.label = decided
     return _without_overlaps(spans), names
 
@@ -79,33 +103,47 @@ def refine_offsets(
     """`refine` on (start, end, label) triples, as the tagger gets them from spaCy."""
     config = config or EntityConfig()
     aliases = aliases if aliases is not None else builtin_aliases()
-    spans = [
-        Span(start, end, label) for start, end, label in offsets if 0 <= start < end <= len(text)
-    ]
+    size = len(text)
+    spans = [Span(start, end, label) for start, end, label in offsets if 0 <= start < end <= size]
     spans, names = refine_spans(text, spans, aliases)
-    linker = Linker([(form(s.text(text)), s.label) for s in spans], aliases, config, names.acronyms)
-    result: list[Mention] = []
-    for span in spans:
-        surface = span.text(text)
-        resolved = linker.resolve(surface, span.label)
-        if config.is_blocked(surface, resolved.canonical):
+    surfaces = [text[s.start : s.end] for s in spans]
+    named = dict.fromkeys((form(x), s.label) for x, s in zip(surfaces, spans, strict=True))
+    linker = Linker(list(named), aliases, config, names.acronyms)
+    decided: dict[tuple[str, str], tuple[str, str, str] | None] = {}  # one per surface, label
+    rows: list[dict[str, str | int]] = []
+    for span, surface in zip(spans, surfaces, strict=True):
+        key = (surface, span.label)
+        if key in decided:
+            found = decided[key]
+        else:
+            found = decided[key] = _decide(linker, config, surface, span.label)
+        if found is None:
             continue
-        label = config.label_for(resolved.canonical, surface) or resolved.label
-        result.append(
-            Mention(
-                text=surface,
-                label=label,
-                start=span.start,
-                end=span.end,
-                canonical=resolved.canonical,
-                entity_id=(
-                    resolved.entity_id
-                    if label == resolved.label
-                    else entity_id(label, resolved.canonical)
-                ),
-            )
+        label, canonical, eid = found
+        rows.append(
+            {
+                "text": surface,
+                "label": label,
+                "start": span.start,
+                "end": span.end,
+                "canonical": canonical,
+                "entity_id": eid,
+            }
         )
-    return result
+    return _MENTIONS.validate_python(rows)  # the same `Mention`s, validated in one call
+
+
+def _decide(
+    linker: Linker, config: EntityConfig, surface: str, label: str
+) -> tuple[str, str, str] | None:
+    """(label, canonical name, entity id) of a mention; None when the user blocks it."""
+    resolved = linker.resolve(surface, label)
+    if config.is_blocked(surface, resolved.canonical):
+        return None
+    label = config.label_for(resolved.canonical, surface) or resolved.label
+    if label == resolved.label:
+        return label, resolved.canonical, resolved.entity_id
+    return label, resolved.canonical, entity_id(label, resolved.canonical)
 
 
 def refine(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import TypeVar
 
 from tasks.entities.aliases import AliasTable, bare_word
@@ -23,7 +24,10 @@ from tasks.entities.spans import FUNCTION_WORDS, STOP_FORMS, TITLES, CapsLines, 
 _NEXT_WORD = re.compile(r"(?<![ \t])[ \t]++([^\W\d_][\w'’.\-]*)")
 _PREV_WORD = re.compile(r"(?<![\w'’.\-])[\d_'’.\-]*+([^\W\d_][\w'’.\-]*+)[ \t]+$")
 _CLOSERS = ",;:!?)]\"”’'"
-_CAPITALISED = re.compile(r"(?<![\w.&\-])[^\W\d_a-z][\w'’.&\-]*")
+#: a word starting with a letter that is not a-z (`[^\W\d_a-z]`), not glued to the word
+#: before it; its first letter is matched as `[A-Z\x80-\U0010ffff]` and then checked, so a
+#: search skips small letters, digits and blanks without a Unicode lookup for each
+_CAPITALISED = re.compile(r"[A-Z\x80-\U0010ffff](?<=[^\W\d_a-z])(?<![\w.&\-].)[\w'’.&\-]*")
 T = TypeVar("T")
 #: upper-case words that are also English words: never taken as names in all-caps lines
 _CAPS_WORDS = frozenset(
@@ -87,13 +91,20 @@ def _variants(surface: str) -> list[str]:
     return found
 
 
+@lru_cache(maxsize=8192)
+def _first_word(name: str) -> tuple[str, int]:
+    """A name's first word (bare) and how many words it has (names recur across texts)."""
+    parts = name.split()
+    return bare_word(parts[0]), len(parts)
+
+
 def _index(names: Iterable[str]) -> dict[str, int]:
     """First word (bare) of each name -> the most words a name starting with it has."""
     index: dict[str, int] = {}
     for name in names:
-        parts = name.split()
-        first = bare_word(parts[0])
-        index[first] = max(index.get(first, 0), len(parts))
+        first, size = _first_word(name)
+        if size > index.get(first, 0):
+            index[first] = size
     return index
 
 
@@ -120,22 +131,29 @@ def add_repeats(
     for surname in names.surnames:
         if _repeatable(surname) and surname not in known:
             known[surname] = "PERSON"
-    in_capitals = {name: label for name, label in known.items() if is_all_caps(name)}
+    in_capitals: dict[str, str] = {}
+    upper_cased: list[tuple[str, str]] = []  # after every name written in capitals
     for name, label in known.items():
-        if len(name) > 2 and not is_all_caps(name):
-            in_capitals.setdefault(name.upper(), label)
+        if is_all_caps(name):
+            in_capitals[name] = label
+        elif len(name) > 2:
+            upper_cased.append((name.upper(), label))
+    for name, label in upper_cased:
+        in_capitals.setdefault(name, label)
     known_index = _index(known) | _index(in_capitals)
     gazetteer_index = aliases.gazetteer_index() if aliases is not None else {}
     caps = caps if caps is not None else CapsLines(text)
     taken = bytearray(len(text))
     for span in spans:
-        _mark(taken, span.start, span.end)
+        taken[span.start : span.end] = b"\x01" * (span.end - span.start)
     added: list[Span] = []
     for token in _CAPITALISED.finditer(text):
         start = token.start()
+        if taken[start]:  # most capitalised words are in a mention already
+            continue
         first = bare_word(token.group())
         reach, gazetteer_reach = known_index.get(first), gazetteer_index.get(first)
-        if (reach is None and gazetteer_reach is None) or taken[start]:
+        if reach is None and gazetteer_reach is None:
             continue
         caps_line = start in caps
         hit: tuple[int, str] | None = None

@@ -94,20 +94,24 @@ def _strip_titles(text: str, span: Span) -> Span:
     return Span(words[index].start(), span.end, span.label, span.fixed)
 
 
-def segment(text: str, span: Span) -> list[Span]:
-    """The names inside one model span (usually just the span itself)."""
-    if span.label not in _SEGMENTED:
-        return [span]
-    surface = text[span.start : span.end]
-    if (
+def is_one_name(surface: str, label: str) -> bool:
+    """The common case: nothing to cut, so `segment` keeps the span as it is, wherever it
+    stands (`surface` must hold more than blanks)."""
+    return label not in _SEGMENTED or (
         not _SPECIAL.search(surface)
         and not surface.rsplit(None, 1)[-1].islower()
         and (
-            span.label not in {"PERSON", "ORG"}
+            label not in {"PERSON", "ORG"}
             or surface.split(" ", 1)[0].rstrip(".").casefold() not in TITLES
         )
-    ):
-        return [span]  # the common case: nothing to cut
+    )
+
+
+def segment(text: str, span: Span) -> list[Span]:
+    """The names inside one model span (usually just the span itself)."""
+    surface = text[span.start : span.end]
+    if is_one_name(surface, span.label):
+        return [span]
     breaks = _BREAKS
     if span.label in _TITLE_LIKE:
         balanced = surface.count("(") == surface.count(")") and surface.count("[") == surface.count(

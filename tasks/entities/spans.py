@@ -95,7 +95,8 @@ ORG_WORDS = word_set(
 _WORD = re.compile(r"[^\W_][\w'’.\-]*")
 _LINE = re.compile(r"[^\n]+")
 _UP = "A-ZÀ-ÖØ-Þ"
-_CAPS_WORD = rf"(?<![\w'’])[{_UP}][{_UP}0-9'’.&\-]*(?!\w)"
+#: the lookbehind comes after the first letter (same matches) so a search skips to capitals
+_CAPS_WORD = rf"[{_UP}](?<![\w'’][{_UP}])[{_UP}0-9'’.&\-]*(?!\w)"
 _CAPS_WORDS = re.compile(_CAPS_WORD)
 #: what may stand between the words of a capitals run: digits, punctuation, blanks
 _CAPS_GAP = re.compile(r"[^A-Za-zÀ-ÿ\n]+")
@@ -174,7 +175,7 @@ class CapsLines:
         self._ends = [end for _, end in found]
 
     def __contains__(self, position: object) -> bool:
-        if not isinstance(position, int):
+        if not self._starts or not isinstance(position, int):
             return False
         index = bisect_right(self._starts, position) - 1
         while index >= 0:
