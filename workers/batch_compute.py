@@ -75,8 +75,9 @@ def _tag_all(
     tagged = tagger.tag_batch_with_spans(texts)
     tagged = tagger.with_collection(texts, tagged, store, [m.doc.id for m in parsed])
     elapsed_ms = (time.time() - started) * 1000
-    words = sum(m.article.word_count for m in parsed if m.article is not None)
-    for member, found in zip(parsed, tagged, strict=True):
+    counts = [m.article.word_count if m.article else 0 for m in parsed]  # each splits the body
+    words = sum(counts)
+    for member, found, count in zip(parsed, tagged, counts, strict=True):
         result = member.start(Stage.tag, started)
         member.tag_version = tagger.version
         if isinstance(found, TaggingError):
@@ -84,7 +85,7 @@ def _tag_all(
             continue
         member.mentions, member.spans = found
         # the one model call's time, shared out by words: per-document times still add up
-        share = (member.article.word_count if member.article else 0) / max(1, words)
+        share = count / max(1, words)
         member.done[Stage.tag] = replace(result(), duration_ms=elapsed_ms * share)
     log.info(
         "batch_tagged",
