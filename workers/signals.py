@@ -8,6 +8,7 @@ so every record logged during the task carries them.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from typing import Any, NoReturn
@@ -106,11 +107,17 @@ def _setup_logging(**_: Any) -> None:
 
 @signals.worker_process_init.connect
 def _process_init(**_: Any) -> None:
-    """After fork: new store connection; load the spaCy model here, once per child."""
+    """After fork: new store connection; load the spaCy model here, once per child.
+
+    Then everything loaded so far (Celery, the model, the entity tables) is frozen out of
+    the cyclic garbage collector: it lives as long as the process, and each full
+    collection would otherwise walk its ~10^5 objects again (~0.5 ms a document).
+    """
     resources.reset()
     resources.get_store()
     if _consumes_tag:
         resources.get_tagger()
+    gc.freeze()
 
 
 @signals.worker_process_shutdown.connect
