@@ -91,14 +91,17 @@ def plan_batches(
 
 def full_batches(words: Sequence[int], max_docs: int, max_words: int) -> list[list[int]]:
     """Groups of `max_docs` documents (or `max_words` words) for a publisher with more of
-    the burst still to record (`docflow ingest` of a large folder): the last group, maybe
-    not full, is left out to go with the next documents, and the burst's shrinking tail
-    (`plan_batches`) is planned only at its end.
+    the burst still to take (`docflow ingest` of a large folder, a watcher behind a
+    burst): a last group that is not full is left out to go with the next documents, and
+    the burst's shrinking tail (`plan_batches`) is planned only at its end.
 
     >>> [len(g) for g in full_batches([10] * 70, 32, 20000)]
     [32, 32]
     """
-    return split_batches(words, max_docs, max_words)[:-1]
+    groups = split_batches(words, max_docs, max_words)
+    if groups and len(groups[-1]) < max_docs:
+        groups.pop()
+    return groups
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,11 @@ class Dispatcher(Protocol):
     def resume(self, doc_ids: list[str]) -> None:
         """Documents of a recovered claim: queue those that may never have been started."""
 
-    def flush(self) -> None:
-        """Publish everything queued; on a broker error what was not sent stays queued."""
+    def flush(self, *, more_coming: bool = False) -> None:
+        """Publish what is queued; on a broker error what was not sent stays queued.
+
+        `more_coming`: more files of the same burst are waiting to be taken, so a batch
+        not yet full may wait for them (see `BatchSender.flush`)."""
 
     def waiting(self) -> set[str]:
         """The ids queued and not published yet."""
@@ -99,8 +102,8 @@ class CeleryDispatcher:
         docs = (self.store.get_document(doc_id) for doc_id in doc_ids)
         self.sender.add_ids((d.id, d.trace_id) for d in docs if d.status is Status.received)
 
-    def flush(self) -> None:
-        self.sender.flush()
+    def flush(self, *, more_coming: bool = False) -> None:
+        self.sender.flush(more_coming=more_coming)
 
     def waiting(self) -> set[str]:
         return {p.doc_id for p in self.sender.pending}

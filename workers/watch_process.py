@@ -187,15 +187,17 @@ class ClaimProcessor:
                 continue
             self.unplaced.append(item)
 
-    def publish(self) -> None:
+    def publish(self, *, more_coming: bool = False) -> None:
         """Flush the queued documents (once), then place every file whose documents went.
 
-        While the broker is down the flush is tried with backoff, not on every step.
+        `more_coming`: more files of the burst wait to be taken; a partial batch waits for
+        them (a file stays claimed until its documents went). While the broker is down the
+        flush is tried with backoff, not on every step.
         """
         now = self.clock()
         if now >= self.publish_at:
             try:
-                self.dispatcher.flush()
+                self.dispatcher.flush(more_coming=more_coming)
             except Exception as exc:  # broker down: ids stay queued, files stay claimed
                 self._publish_failures += 1
                 delay = min(RETRY_MAX_S, 0.5 * 2 ** (self._publish_failures - 1))

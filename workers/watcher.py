@@ -220,7 +220,8 @@ class Watcher:
     # ---- the loop ------------------------------------------------------------------
     def step(self, timeout: float = 0.25) -> None:
         """One turn: recovered claims, events, complete files, due checks, retries, rescan;
-        then one publish for every file recorded in the turn (`ClaimProcessor.publish`).
+        then one publish for every file recorded in the turn (`ClaimProcessor.publish`);
+        while more files are ready to take, a batch not yet full waits for them.
 
         Events are cheap to note and are all noted before any settle decision, so a file
         whose writer is known to hold it open is never taken for being quiet; taking files
@@ -230,7 +231,11 @@ class Watcher:
         try:
             self._turn(timeout)
         finally:
-            self.processor.publish()
+            # files that became ready meanwhile: the burst goes on, a partial batch waits
+            # for them (the next turn starts at once); a lone file goes out now
+            self._drain()
+            more = bool(self._ready) and not self._stop.is_set()
+            self.processor.publish(more_coming=more)
 
     def _turn(self, timeout: float) -> None:
         while self._backlog and not self._stop.is_set():

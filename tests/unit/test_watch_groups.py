@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -90,6 +91,30 @@ def test_a_burst_of_files_is_published_as_a_few_batch_messages_in_one_step(
     assert sizes == [5] * 7 + [3, 1, 1]
     assert sorted(message_ids(published)) == sorted(docs)
     # and every file was moved out once its documents were recorded and published
+    assert files_under(layout.processed) == names
+
+
+def test_a_watcher_behind_a_burst_sends_only_full_batches_until_it_catches_up(
+    layout, store, published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a watcher whose turn ends after its first group of files (its time budget
+    # runs out) while 40 files are ready
+    import workers.watcher as watcher_module
+
+    ticks = iter([0.0, 0.5, 2.0] + [100.0 + i / 100 for i in range(1000)])
+    monkeypatch.setattr(watcher_module, "time", SimpleNamespace(monotonic=lambda: next(ticks)))
+    watcher = celery_watcher(layout, store, Clock(), consumers=2)
+    names = [f"s{i:02d}.txt" for i in range(40)]
+    drop(watcher, names)
+    # When it takes one step, only the full batch of 32 goes: the rest waits for more
+    watcher.step(timeout=0)
+    assert [len(m["args"][0]) for m in published] == [32]
+    assert len(files_under(layout.processed)) == 32  # the waiting files stay claimed
+    # and the next step, with nothing more ready, sends the rest in a shrinking tail
+    watcher.step(timeout=0)
+    sizes = [len(m["args"][0]) if m["task"] == BATCH_TASK else 1 for m in published]
+    assert sum(sizes) == 40 and sizes[0] == 32 and sizes[1:] == sorted(sizes[1:], reverse=True)
+    assert sorted(message_ids(published)) == sorted(d.id for d in store.iter_documents())
     assert files_under(layout.processed) == names
 
 
@@ -282,10 +307,10 @@ def test_ingest_of_many_files_records_them_in_groups_and_publishes_batch_message
     assert [size for size, _ in groups] == [64, 64, 3]
     assert intake.rejected == 1 and [r.source for r in store.rejected_files()] == ["bad.txt"]
     # and the documents went out as batch messages, each once: full batches after each
-    # group (work starts early; a partial batch waits for the next group), and the rest
-    # at the end in batches shrinking so both consumers finish together
+    # group (work starts early; a partial batch would wait for the next group), and the
+    # last three at the end
     sizes = [len(m["args"][0]) if m["task"] == BATCH_TASK else 1 for m in published]
-    assert sizes == [8] * 15 + [2, 2, 2, 2, 2, 1] and groups[1][1] == 7 and groups[2][1] == 15
+    assert sizes == [8] * 16 + [1, 1, 1] and groups[1][1] == 8 and groups[2][1] == 16
     assert sorted(message_ids(published)) == sorted(intake.new_ids)
     assert len(intake.new_ids) == count and intake.messages == len(published)
     assert intake.unsent == []

@@ -62,7 +62,7 @@ class Recorder:
         self.queued_ids.extend(doc_ids)
         self._resuming.extend(doc_ids)
 
-    def flush(self) -> None:
+    def flush(self, *, more_coming: bool = False) -> None:
         if not self.queued_ids:
             return
         if self.fail_next:
