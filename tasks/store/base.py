@@ -187,20 +187,37 @@ class Store(Protocol):
 # ---- helpers shared by the backends ---------------------------------------------
 
 
+class MentionRow(NamedTuple):
+    """One row of `mentions`: a name as a document writes it, and how often it does."""
+
+    entity_id: str
+    canonical: str
+    label: str
+    text: str
+    start: int  #: of its first occurrence
+    end: int
+    occurrences: int
+
+
 def entity_deltas(
-    old: Iterable[tuple[str, str, str, str]], new: Iterable[tuple[str, str, str, str]]
+    old: Iterable[tuple[str, str, str, str, int]], new: Iterable[tuple[str, str, str, str, int]]
 ) -> dict[str, tuple[str, str, int, int, set[str]]]:
     """Per entity id: (name, label, mention delta, document delta, surface forms of new).
 
-    Each input row is (entity_id, canonical, label, surface text) of one mention.
+    Each input row is (entity_id, canonical, label, surface text, occurrences) of one
+    name of a document.
     """
-    old_counts = Counter(row[0] for row in old)
+    old_counts: Counter[str] = Counter()
+    for row in old:
+        old_counts[row[0]] += row[4]
     new_rows = list(new)
-    new_counts = Counter(row[0] for row in new_rows)
+    new_counts: Counter[str] = Counter()
+    for row in new_rows:
+        new_counts[row[0]] += row[4]
     out: dict[str, tuple[str, str, int, int, set[str]]] = {}
     meta: dict[str, tuple[str, str]] = {}
     forms: dict[str, set[str]] = {}
-    for eid, canonical, label, surface in new_rows:
+    for eid, canonical, label, surface, _ in new_rows:
         meta.setdefault(eid, (canonical, label))
         forms.setdefault(eid, set()).add(surface)
     for eid in set(old_counts) | set(new_counts):
@@ -216,14 +233,17 @@ def entity_deltas(
     return out
 
 
-def mention_rows(mentions: list[Mention]) -> list[tuple[str, str, str, str]]:
-    """(entity id, canonical, label, surface) for each mention that has an entity id."""
-    return [
-        (
-            m.entity_id or f"{m.label}:{m.canonical or m.text}",
-            m.canonical or m.text,
-            m.label,
-            m.text,
-        )
-        for m in mentions
-    ]
+def mention_rows(mentions: list[Mention]) -> list[MentionRow]:
+    """The rows of `mentions` for a document's mentions: one per (entity id, label,
+    surface), in order of first occurrence, with how often each occurs (a name is
+    mentioned ~2.5 times in a news story: 100 mentions are ~40 rows)."""
+    rows: dict[tuple[str, str, str], MentionRow] = {}
+    for m in mentions:
+        eid = m.entity_id or f"{m.label}:{m.canonical or m.text}"
+        key = (eid, m.label, m.text)
+        row = rows.get(key)
+        if row is None:
+            rows[key] = MentionRow(eid, m.canonical or m.text, m.label, m.text, m.start, m.end, 1)
+        else:
+            rows[key] = row._replace(occurrences=row.occurrences + 1)
+    return list(rows.values())

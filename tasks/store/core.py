@@ -18,7 +18,14 @@ from typing import Any, ClassVar, Generic, TypeVar
 from tasks.errors import StaleRun
 from tasks.models import Article, Mention, RawArticle, Stage, Status
 from tasks.search.fields import search_fields
-from tasks.store.base import INPUT_STATUS, StageResult, Written, entity_deltas, mention_rows
+from tasks.store.base import (
+    INPUT_STATUS,
+    MentionRow,
+    StageResult,
+    Written,
+    entity_deltas,
+    mention_rows,
+)
 from tasks.store.batch import BatchDialect, BatchScope, Deltas, WriteBatch
 from tasks.store.reads import SQLReads
 from tasks.store.refill import fill_search_fields
@@ -35,8 +42,8 @@ from tasks.store.statements import DONE, INSERT_DOCUMENT, OWNER, START_RUN, UPSE
 
 #: a write transaction's handle: a sqlite3.Connection or a psycopg cursor
 Tx = TypeVar("Tx")
-#: (entity id, canonical, label, surface text) of each mention, as `mention_rows` makes them
-MentionRows = list[tuple[str, str, str, str]]
+#: a document's rows of `mentions`, as `mention_rows` makes them
+MentionRows = list[MentionRow]
 
 
 class SQLStore(SQLReads, Generic[Tx]):
@@ -79,10 +86,8 @@ class SQLStore(SQLReads, Generic[Tx]):
         """Hold the document's row until the commit (if the database locks rows)."""
 
     @abstractmethod
-    def _write_mentions(
-        self, tx: Tx, doc_id: str, mentions: list[Mention], rows: MentionRows
-    ) -> None:
-        """Insert a document's mentions (its old ones are deleted already)."""
+    def _write_mentions(self, tx: Tx, doc_id: str, rows: MentionRows) -> None:
+        """Insert a document's rows of mentions (its old ones are deleted already)."""
 
     @abstractmethod
     def _write_text(self, tx: Tx, doc_id: str, article: Article) -> None:
@@ -301,19 +306,19 @@ class SQLStore(SQLReads, Generic[Tx]):
         article, mentions = written
         new_rows = mention_rows(mentions)
         old_rows = [
-            (r["entity_id"], r["canonical"], r["label"], r["text"])
+            (r["entity_id"], r["canonical"], r["label"], r["text"], int(r["occurrences"]))
             for r in self._run(
                 tx,
-                "SELECT entity_id, canonical, label, text FROM mentions WHERE doc_id = ?",
+                "SELECT entity_id, canonical, label, text, occurrences FROM mentions"
+                " WHERE doc_id = ?",
                 (doc_id,),
             ).fetchall()
         ]
         self._run(tx, "DELETE FROM mentions WHERE doc_id = ?", (doc_id,))
-        if mentions:
-            self._write_mentions(tx, doc_id, mentions, new_rows)
-        self._batches.entity_deltas(
-            tx, entity_deltas(old_rows, new_rows), self._apply_entity_deltas
-        )
+        if new_rows:
+            self._write_mentions(tx, doc_id, new_rows)
+        new = [(r.entity_id, r.canonical, r.label, r.text, r.occurrences) for r in new_rows]
+        self._batches.entity_deltas(tx, entity_deltas(old_rows, new), self._apply_entity_deltas)
         self._write_text(tx, doc_id, article)
         self._write_doc_entities(tx, doc_id)
 

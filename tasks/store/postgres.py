@@ -18,7 +18,7 @@ from psycopg import Cursor, sql
 from psycopg.rows import dict_row
 
 from tasks.masking import mask_url
-from tasks.models import Article, Mention
+from tasks.models import Article
 from tasks.search.fields import KEY_SEP, entity_keys, meta_text
 from tasks.search.query import Query, plain_words, to_tsquery
 from tasks.store.batch import BatchDialect, Deltas
@@ -142,23 +142,29 @@ class PostgresStore(PostgresConnection, SQLStore[PgCursor]):
         """The row lock serialises the writes on one document; other documents go on."""
         tx.execute("SELECT status FROM documents WHERE id = %s FOR UPDATE", (doc_id,))
 
-    def _write_mentions(
-        self, tx: PgCursor, doc_id: str, mentions: list[Mention], rows: MentionRows
-    ) -> None:
+    def _write_mentions(self, tx: PgCursor, doc_id: str, rows: MentionRows) -> None:
         """One statement for all of them: arrays, one per column."""
         columns = list(
             zip(
                 *(
-                    (m.start, m.end, _t(m.text), m.label, _t(row[1]), _t(row[0]))
-                    for m, row in zip(mentions, rows, strict=True)
+                    (
+                        r.start,
+                        r.end,
+                        _t(r.text),
+                        r.label,
+                        _t(r.canonical),
+                        _t(r.entity_id),
+                        r.occurrences,
+                    )
+                    for r in rows
                 ),
                 strict=True,
             )
         )
         tx.execute(
             'INSERT INTO mentions (doc_id, start, "end", text, label, canonical,'
-            " entity_id) SELECT %s, * FROM unnest(%s::integer[], %s::integer[],"
-            " %s::text[], %s::text[], %s::text[], %s::text[])",
+            " entity_id, occurrences) SELECT %s, * FROM unnest(%s::integer[],"
+            " %s::integer[], %s::text[], %s::text[], %s::text[], %s::text[], %s::integer[])",
             (doc_id, *(list(c) for c in columns)),
         )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import ConfigError, StoreUnavailable
-from tasks.models import Article, Mention
+from tasks.models import Article
 from tasks.search.fields import entity_keys, meta_text
 from tasks.search.query import Query, to_fts5
 from tasks.store.batch import BatchDialect, Deltas
@@ -197,15 +197,13 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
     def _lock_document(self, tx: sqlite3.Connection, doc_id: str) -> None:
         """Nothing to lock: BEGIN IMMEDIATE holds the database's one write lock."""
 
-    def _write_mentions(
-        self, tx: sqlite3.Connection, doc_id: str, mentions: list[Mention], rows: MentionRows
-    ) -> None:
+    def _write_mentions(self, tx: sqlite3.Connection, doc_id: str, rows: MentionRows) -> None:
         tx.executemany(
-            'INSERT INTO mentions (doc_id, start, "end", text, label, canonical, entity_id)'
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            'INSERT INTO mentions (doc_id, start, "end", text, label, canonical, entity_id,'
+            " occurrences) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (doc_id, m.start, m.end, m.text, m.label, row[1], row[0])
-                for m, row in zip(mentions, rows, strict=True)
+                (doc_id, r.start, r.end, r.text, r.label, r.canonical, r.entity_id, r.occurrences)
+                for r in rows
             ],
         )
 

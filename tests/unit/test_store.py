@@ -115,6 +115,24 @@ def test_entities_count_documents_and_collect_aliases(store: Store) -> None:
     assert entity.aliases == ["Fidan"]
 
 
+def test_a_name_said_again_in_a_document_is_one_mention_row_counting_its_occurrences(
+    store: Store,
+) -> None:
+    doc_id = add(store)
+    index(store, doc_id, "Fidan", ["Fidan met Fidan."], [fidan(0), fidan(10), fidan(20)])
+    rows = store._read(  # type: ignore[attr-defined]
+        "SELECT start, occurrences FROM mentions WHERE doc_id = ?", (doc_id,)
+    )
+    assert [(r["start"], r["occurrences"]) for r in rows] == [(0, 3)]  # the first occurrence
+    assert [len(d.mentions) for d in [store.get_document(doc_id)]] == [3]  # every offset kept
+    assert (store.entities()[0].mentions, store.entities()[0].documents) == (3, 1)
+    # when the document is tagged again with the name once, the counts follow exactly
+    store.reset_to(doc_id, Status.parsed)
+    store.save_tags(doc_id, [fidan(0)], "v2", run(Stage.tag))
+    store.index_document(doc_id, run(Stage.index))
+    assert (store.entities()[0].mentions, store.entities()[0].documents) == (1, 1)
+
+
 def test_search_filters_by_entity_and_label(store: Store) -> None:
     a = add(store, "one")
     index(store, a, "Talks", ["Talks in Ankara."], [fidan(0)])
