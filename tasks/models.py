@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class Status(StrEnum):
@@ -111,6 +111,10 @@ class Mention(BaseModel):
     end: int
     canonical: str = ""
     entity_id: str = ""
+
+
+#: a list of mentions built, read or written in one pydantic call (not one per mention)
+MENTIONS: TypeAdapter[list[Mention]] = TypeAdapter(list[Mention])
 
 
 class DocumentRecord(BaseModel):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-from pydantic import TypeAdapter
-
 from tasks.entities.aliases import AliasTable, builtin_aliases
 from tasks.entities.clean import clean_span, fix_title_fragment, is_clean, may_be_title_fragment
 from tasks.entities.compounds import split_compounds
@@ -21,11 +19,10 @@ from tasks.entities.repeats import add_repeats
 from tasks.entities.segment import is_one_name, segment
 from tasks.entities.spans import NAME_LABELS, CapsLines, Span, form
 from tasks.entities.teams import mark_teams
-from tasks.models import Mention
+from tasks.models import MENTIONS, Mention
 
 #: bump when the rules change what they produce, so documents get re-tagged
 RULES_VERSION = "3"
-_MENTIONS = TypeAdapter(list[Mention])
 
 
 def _without_overlaps(spans: Iterable[Span]) -> list[Span]:
@@ -130,7 +127,7 @@ def refine_offsets(
                 "entity_id": eid,
             }
         )
-    return _MENTIONS.validate_python(rows)  # the same `Mention`s, validated in one call
+    return MENTIONS.validate_python(rows)  # the same `Mention`s, validated in one call
 
 
 def _decide(

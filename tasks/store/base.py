@@ -200,24 +200,21 @@ class MentionRow(NamedTuple):
 
 
 def entity_deltas(
-    old: Iterable[tuple[str, str, str, str, int]], new: Iterable[tuple[str, str, str, str, int]]
+    old: Iterable[MentionRow], new: Iterable[MentionRow]
 ) -> dict[str, tuple[str, str, int, int, set[str]]]:
-    """Per entity id: (name, label, mention delta, document delta, surface forms of new).
-
-    Each input row is (entity_id, canonical, label, surface text, occurrences) of one
-    name of a document.
-    """
+    """Per entity id: (name, label, mention delta, document delta, surface forms of new),
+    from a document's rows of `mentions` before and after."""
     old_counts: Counter[str] = Counter()
     for row in old:
-        old_counts[row[0]] += row[4]
+        old_counts[row.entity_id] += row.occurrences
     new_rows = list(new)
     new_counts: Counter[str] = Counter()
     for row in new_rows:
-        new_counts[row[0]] += row[4]
+        new_counts[row.entity_id] += row.occurrences
     out: dict[str, tuple[str, str, int, int, set[str]]] = {}
     meta: dict[str, tuple[str, str]] = {}
     forms: dict[str, set[str]] = {}
-    for eid, canonical, label, surface, _ in new_rows:
+    for eid, canonical, label, surface, *_ in new_rows:
         meta.setdefault(eid, (canonical, label))
         forms.setdefault(eid, set()).add(surface)
     for eid in set(old_counts) | set(new_counts):

@@ -306,19 +306,20 @@ class SQLStore(SQLReads, Generic[Tx]):
         article, mentions = written
         new_rows = mention_rows(mentions)
         old_rows = [
-            (r["entity_id"], r["canonical"], r["label"], r["text"], int(r["occurrences"]))
+            MentionRow(*(r[c] for c in MentionRow._fields))
             for r in self._run(
                 tx,
-                "SELECT entity_id, canonical, label, text, occurrences FROM mentions"
-                " WHERE doc_id = ?",
+                'SELECT entity_id, canonical, label, text, start, "end", occurrences'
+                " FROM mentions WHERE doc_id = ?",
                 (doc_id,),
             ).fetchall()
         ]
         self._run(tx, "DELETE FROM mentions WHERE doc_id = ?", (doc_id,))
         if new_rows:
             self._write_mentions(tx, doc_id, new_rows)
-        new = [(r.entity_id, r.canonical, r.label, r.text, r.occurrences) for r in new_rows]
-        self._batches.entity_deltas(tx, entity_deltas(old_rows, new), self._apply_entity_deltas)
+        self._batches.entity_deltas(
+            tx, entity_deltas(old_rows, new_rows), self._apply_entity_deltas
+        )
         self._write_text(tx, doc_id, article)
         self._write_doc_entities(tx, doc_id)
 

@@ -6,9 +6,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from pydantic import TypeAdapter
-
 from tasks.models import (
+    MENTIONS,
     Article,
     DocumentRecord,
     EntityRow,
@@ -17,9 +16,6 @@ from tasks.models import (
     StageRun,
     Status,
 )
-
-#: a document's mentions column (JSON text in both stores), parsed in one go
-MENTIONS = TypeAdapter(list[Mention])
 
 #: the columns copied as they are into a DocumentRecord (status, article, mentions are read)
 _DOC_FIELDS = (
