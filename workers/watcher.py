@@ -34,9 +34,7 @@ watcher, which records them again as duplicates and publishes those still `recei
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
 import threading
 import time
 from collections import OrderedDict, deque
@@ -104,7 +102,6 @@ class Watcher:
             self.ident, self.root, health_file(run_dir, self.ident) if run_dir else None
         )
         self.tracker = StabilityTracker(self.config.settle_s, self.config.stall_s)
-        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.closes_reported = False  #: whether the platform reports close-after-write
         self.mode = "rescan only"  #: how changes are noticed: inotify, native, polling
         self._stop = threading.Event()
@@ -163,7 +160,7 @@ class Watcher:
         self.health.write()
         if observe:
             self._observing = start_observer(
-                self.root, self.events, self.config.polling, self.config.rescan_s
+                self.root, self.config.polling, self.config.rescan_s, lambda: self._excluded
             )
             self.mode, self.closes_reported = self._observing.mode, self._observing.closes_reported
         log.info(
@@ -249,8 +246,8 @@ class Watcher:
         if due is not None:
             wakeups.append(due)
         wait = 0.0 if self._ready else max(0.0, min(timeout, min(wakeups) - now))
-        with contextlib.suppress(queue.Empty):
-            self.note(self.events.get(timeout=wait) if wait > 0 else self.events.get_nowait())
+        for event in self._observing.wait(wait):
+            self.note(event)
         self._drain()
         if self._stop.is_set():
             return
@@ -272,12 +269,9 @@ class Watcher:
             self._drain()
 
     def _drain(self) -> None:
-        """Note every event waiting in the queue (cheap: at most a stat each)."""
-        while True:
-            try:
-                self.note(self.events.get_nowait())
-            except queue.Empty:
-                return
+        """Note every event noticed so far (cheap: at most a stat each)."""
+        for event in self._observing.wait(0):
+            self.note(event)
 
     def handle(self, event: Event) -> None:
         """Note one filesystem event and take whatever it made ready (used by tests)."""
@@ -314,6 +308,8 @@ class Watcher:
             if gone is not None:
                 self.tracker.forget(gone)
                 self._ready.pop(gone, None)
+        elif event.kind == "overflow":  # events were lost: look at every file now
+            self._next_rescan = 0.0
 
     def _make_ready(self, key: str | None, reason: str) -> None:
         if key is not None:

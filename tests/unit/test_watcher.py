@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -220,6 +221,19 @@ def test_a_file_seen_only_by_rescan_is_taken_after_it_settles(layout, store) -> 
     watcher.step(timeout=0)
 
     assert files_under(layout.processed) == ["old.txt"]
+
+
+def test_lost_events_make_the_next_step_rescan_the_inbox_at_once(layout, store) -> None:
+    clock = Clock()
+    watcher = make_watcher(layout, store, clock)
+    watcher.start(observe=False)
+    (layout.inbox / "unseen.txt").write_text(ARTICLE)  # its events were lost
+    watcher.note(Event("overflow"))
+    watcher.step(timeout=0)  # the rescan notes it; it settles like any quiet file
+    clock.t += 0.31
+    watcher.step(timeout=0)
+
+    assert files_under(layout.processed) == ["unseen.txt"]
 
 
 def test_a_file_still_growing_at_each_look_is_not_taken(layout, store) -> None:
@@ -558,6 +572,34 @@ def test_the_running_watcher_takes_a_dropped_file_within_a_fraction_of_a_second(
         thread.join(5)
     assert (layout.processed / "a.txt").exists()
     assert took < 0.25, f"took {took:.3f} s: the close event should make it immediate"
+    assert not thread.is_alive()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux")
+def test_the_running_watcher_on_linux_reads_inotify_itself_and_takes_a_folder_moved_in(
+    tmp_path: Path, layout, store
+) -> None:
+    outside = tmp_path / "delivery" / "2026"
+    outside.mkdir(parents=True)
+    for name in ("a.txt", "b.txt"):
+        (outside / name).write_text(ARTICLE.replace("headline", name))
+    watcher = Watcher(layout, store, Recorder(), ident="live")
+    layout.inbox.mkdir(parents=True)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 5
+        while watcher.box._lock_fd is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert watcher.mode == "inotify"
+        assert [t.name for t in threading.enumerate() if "watchdog" in type(t).__module__] == []
+        os.rename(outside, layout.inbox / "2026")
+        while len(files_under(layout.processed)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        watcher.stop()
+        thread.join(5)
+    assert files_under(layout.processed) == ["2026/a.txt", "2026/b.txt"]
     assert not thread.is_alive()
 
 
