@@ -83,6 +83,9 @@ class Dispatcher(Protocol):
     def waiting(self) -> set[str]:
         """The ids queued and not published yet."""
 
+    def burst_ready(self) -> bool:
+        """Whether enough is queued to give every parse process a full batch now."""
+
 
 class CeleryDispatcher:
     """The real pipeline: batch messages through the configured broker (`BatchSender`)."""
@@ -107,6 +110,9 @@ class CeleryDispatcher:
 
     def waiting(self) -> set[str]:
         return {p.doc_id for p in self.sender.pending}
+
+    def burst_ready(self) -> bool:
+        return self.sender.burst_ready()
 
 
 # ---- small pure-ish helpers ------------------------------------------------------------

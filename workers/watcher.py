@@ -267,6 +267,10 @@ class Watcher:
                     group.append((claim, False))
             self.processor.process_group(group)
             self._drain()
+            if self._ready and self.processor.dispatcher.burst_ready():
+                # a long burst: its first full batches go now, so the workers start
+                # while the watcher takes the rest
+                self.processor.publish(more_coming=True)
 
     def _drain(self) -> None:
         """Note every event noticed so far (cheap: at most a stat each)."""

@@ -232,12 +232,40 @@ def test_a_flush_the_broker_refuses_keeps_the_files_claimed_and_sends_each_id_on
 def test_files_beyond_one_group_are_recorded_in_several_groups_but_published_once(
     layout, store, published
 ) -> None:
-    watcher = celery_watcher(layout, store, Clock(), consumers=1)
+    watcher = celery_watcher(layout, store, Clock(), consumers=2)
     names = [f"s{i:03d}.txt" for i in range(GROUP_FILES + 5)]
     drop(watcher, names)
     watcher.step(timeout=0)
-    assert [len(m["args"][0]) for m in published] == [10, 10, 10, 7]  # one flush
+    sizes = [len(m["args"][0]) if m["task"] == BATCH_TASK else 1 for m in published]
+    assert sizes == [5] * 6 + [4, 2, 1]  # one flush, shrinking toward its end
     assert len(files_under(layout.processed)) == GROUP_FILES + 5
+
+
+def test_a_long_burst_sends_its_first_full_batches_before_the_watcher_has_taken_it_all(
+    layout, store, published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a watcher with two parse processes and 100 files ready at once
+    watcher = celery_watcher(layout, store, Clock(), consumers=2)
+    names = [f"s{i:03d}.txt" for i in range(100)]
+    drop(watcher, names)
+    taken_when_sent: list[int] = []
+    send = watcher.processor.dispatcher.flush
+
+    def flush(*, more_coming: bool = False) -> None:
+        taken_when_sent.append(watcher.stats.claimed)
+        send(more_coming=more_coming)
+
+    monkeypatch.setattr(watcher.processor.dispatcher, "flush", flush)
+    # When it takes one step
+    watcher.step(timeout=0)
+    # Then once two groups were recorded (a full batch for each process), those two
+    # batches went out while 36 files still waited to be taken; the rest went at the
+    # end of the step, shrinking toward the end; every document once
+    sizes = [len(m["args"][0]) if m["task"] == BATCH_TASK else 1 for m in published]
+    assert taken_when_sent[0] == 2 * GROUP_FILES and sizes[:2] == [32, 32]
+    assert sum(sizes) == 100 and sizes[2:] == sorted(sizes[2:], reverse=True)
+    assert sorted(message_ids(published)) == sorted(d.id for d in store.iter_documents())
+    assert files_under(layout.processed) == names
 
 
 # ---- recording a group in one transaction ------------------------------------------------

@@ -77,6 +77,9 @@ class Recorder:
     def waiting(self) -> set[str]:
         return set(self.queued_ids)
 
+    def burst_ready(self) -> bool:
+        return False  # one flush per step
+
 
 @pytest.fixture
 def store(tmp_path: Path):
