@@ -113,3 +113,55 @@ def test_bench_runs_a_private_stack_and_every_document_is_indexed_exactly_once(
     assert not (tmp_path / "users-data").exists()
     assert not (tmp_path / "users.db").exists()
     assert _bench_dirs() <= before
+
+
+def test_bench_in_process_splits_a_workers_cpu_by_part_and_leaves_nothing_behind(
+    tmp_path: Path,
+) -> None:
+    # Given an environment that points at someone's data and store
+    env = dict(os.environ)
+    env["DOCFLOW_DATA_DIR"] = str(tmp_path / "users-data")
+    env["DOCFLOW_STORE_URL"] = f"sqlite:///{tmp_path / 'users.db'}"
+    env["DOCFLOW_BATCH_MAX_DOCS"] = "8"  # not the bench's: it measures the defaults
+    before = _bench_dirs()
+    # When the in-process bench runs over 96 short stories (batches of 32)
+    command = [sys.executable, "-m", "workers.cli", "bench", "--in-process", "--length", "short"]
+    result = subprocess.run(
+        [*command, "--docs", "96", "--json"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    # Then the first batch warmed up and the other two were timed, part by part
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert figures["in_process_docs"] == 64 and figures["in_process_batches"] == 2
+    parts = figures["in_process_ms_per_doc"]
+    assert set(parts) == {
+        "parse",
+        "model",
+        "rules",
+        "store_writes",
+        "leases_and_loads",
+        "other",
+    }
+    assert all(parts[p] > 0 for p in ("parse", "model", "rules", "store_writes"))
+    assert sum(parts.values()) == pytest.approx(figures["in_process_cpu_ms_per_doc"], abs=0.05)
+    # and the model is compared with raw nlp.pipe over the same texts
+    raw = figures["raw_pipe_cpu_ms_per_doc"]
+    assert figures["model_vs_raw"] == pytest.approx(parts["model"] / raw, abs=0.01)
+    assert figures["in_process_ratio"] == pytest.approx(
+        raw / figures["in_process_cpu_ms_per_doc"], abs=0.01
+    )
+    # And it used none of the user's places, and left nothing behind
+    assert not (tmp_path / "users-data").exists()
+    assert not (tmp_path / "users.db").exists()
+    assert _bench_dirs() <= before
+    # and too few documents for two batches says what to do
+    few = subprocess.run(
+        [*command, "--docs", "30"], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert few.returncode != 0
+    assert "--in-process needs two batches" in few.stderr and "--docs 64" in few.stderr

@@ -71,6 +71,11 @@ ROWS: list[tuple[str, str, str, Any, str]] = [
     ("cpu_ratio", "CPU ratio baseline / pipeline", "", None, ""),
     ("pipeline_other_load_pct", "machine load from other processes", "%", None, ""),
     ("redis_commands_per_doc", "Redis commands per doc", "", None, ""),
+    ("in_process_docs", "documents delivered in process", "", None, ""),
+    ("in_process_cpu_ms_per_doc", "deliver_batch CPU per doc", "ms", None, ""),
+    ("raw_pipe_cpu_ms_per_doc", "raw nlp.pipe CPU per doc, same texts", "ms", None, ""),
+    ("model_vs_raw", "  the model part / raw nlp.pipe", "", None, ""),
+    ("in_process_ratio", "  raw nlp.pipe / deliver_batch", "", None, ""),
     ("worker_log_lines_per_doc", "worker log lines per doc", "", None, ""),
 ]
 
@@ -94,7 +99,7 @@ def render(result: dict[str, Any]) -> None:
     table.add_column("target")
     for key, label, unit, check, target in ROWS:
         value = result.get(key)
-        if value is None and key not in ("lost", "duplicated"):
+        if value is None and (key not in ("lost", "duplicated") or "indexed" not in result):
             continue
         verdict = ""
         ok = _ratio_ok(result) if key == "ratio" else (check(value) if check else None)
@@ -108,6 +113,10 @@ def render(result: dict[str, Any]) -> None:
         table.add_row(f"stage {stage} p50/p95", f"{figures['p50']}/{figures['p95']} ms{extra}", "")
     for segment, value in (result.get("latency_breakdown_ms") or {}).items():
         table.add_row(f"  low-load p50: {segment}", f"{value} ms", "")
+    for part, value in (result.get("in_process_ms_per_doc") or {}).items():
+        table.add_row(f"  {part.replace('_', ' ')}", f"{value} ms", "")
+    if result.get("in_process_gc_ms_per_doc") is not None:
+        table.add_row("  of which gc", f"{result['in_process_gc_ms_per_doc']} ms", "")
     cpu = result.get("cpu_ms_per_doc") or {}
     if cpu:
         table.add_row("CPU per doc", ", ".join(f"{k} {v}" for k, v in cpu.items()) + " ms", "")
@@ -188,6 +197,16 @@ def bench(
             "on the store and over HTTP (the API's search and the search page)",
         ),
     ] = False,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process",
+            help="only where a worker's CPU goes: deliver the corpus's documents in batches "
+            "in this process (no Redis, Celery or watcher) with each part timed (parse, "
+            "model, rules, store writes, leases and loads, gc), against raw nlp.pipe on the "
+            "same texts",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
 ) -> None:
     """Measure the pipeline end to end on a private stack, against raw spaCy on the same texts.
@@ -218,6 +237,20 @@ def bench(
 
         figures = search_bench(
             docs or 10_000, store_url, seed, queries, span, say=lambda msg: err_console.print(msg)
+        )
+        print_json(figures) if json_out else render(figures)
+        return
+    if in_process:
+        from workers.tools.bench.corpus_files import folder_files, generated_files
+        from workers.tools.bench.inprocess import in_process_bench
+
+        items = (
+            folder_files(corpus, docs)
+            if corpus is not None
+            else generated_files(docs or 300, span, seed)
+        )
+        figures = in_process_bench(
+            items, say=lambda msg: err_console.print(f"[dim]bench:[/] {msg}")
         )
         print_json(figures) if json_out else render(figures)
         return
