@@ -112,6 +112,8 @@ class InotifyTree:
         if mask & (f.MOVED_FROM | f.DELETE):
             self._unwatch_below(path)
             return []
+        if os.path.basename(path).startswith("."):  # a dot-folder is never watched or taken
+            return []
         if mask & f.MOVED_TO:  # moved in whole: its files are complete, the watcher walks it
             for _ in self._watch_below(path, with_self=True):
                 pass

@@ -94,6 +94,22 @@ def test_dot_folders_and_excluded_folders_are_never_watched(inbox: Path) -> None
         tree.close()
 
 
+def test_a_dot_folder_created_or_moved_in_later_is_not_watched_either(
+    tmp_path: Path, inbox: Path
+) -> None:
+    tree = InotifyTree(str(inbox), no_exclusions)
+    try:
+        (inbox / ".git").mkdir()
+        (tmp_path / ".cache").mkdir()
+        os.rename(tmp_path / ".cache", inbox / ".cache")
+        (inbox / ".git" / "HEAD").write_text("ref")
+        (inbox / ".cache" / "a.txt").write_text("cached")
+        assert changes(tree, 0.2) == []
+        assert tree.watched == 1
+    finally:
+        tree.close()
+
+
 def test_a_folder_created_in_the_tree_is_watched_and_what_it_holds_is_reported(
     inbox: Path,
 ) -> None:
