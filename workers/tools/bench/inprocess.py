@@ -88,6 +88,7 @@ def _run(items: list[tuple[str, bytes]], settings: Settings, say: Say) -> dict[s
             )
         warm, timed = batches[0], batches[1:]
         deliver_batch(store, lambda: tagger, BatchCall("warm-up", "bench@inprocess", warm))
+        _raw_pipe(nlp, [texts[d] for d in warm])()  # both models warmed up the same way
         gc.freeze()  # as a worker does once its model is loaded
         spent: defaultdict[str, float] = defaultdict(float)
         raw = total = 0.0
