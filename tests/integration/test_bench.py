@@ -43,37 +43,36 @@ def _bench_dirs() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("docflow-bench-*")}
 
 
-def test_bench_runs_a_private_stack_and_every_document_is_indexed_exactly_once(
-    tmp_path: Path,
-) -> None:
-    # Given an environment that points at someone's data, broker and store
+def users_environment(tmp_path: Path) -> dict[str, str]:
+    """This environment, pointing at someone's data dir, broker and store under tmp_path."""
     env = dict(os.environ)
     env["DOCFLOW_DATA_DIR"] = str(tmp_path / "users-data")
     env["DOCFLOW_BROKER_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
     env["DOCFLOW_STORE_URL"] = f"sqlite:///{tmp_path / 'users.db'}"
-    before = _bench_dirs()
-    # When a small benchmark runs
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "workers.cli",
-            "bench",
-            "--docs",
-            "20",
-            "--workers",
-            "1",
-            "--trickle",
-            "5",
-            "--queries",
-            "50",
-            "--json",
-        ],
+    return env
+
+
+def bench(options: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`docflow bench OPTIONS` from the repository, in `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "workers.cli", "bench", *options],
         env=env,
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=180,
+    )
+
+
+def test_bench_runs_a_private_stack_and_every_document_is_indexed_exactly_once(
+    tmp_path: Path,
+) -> None:
+    # Given an environment that points at someone's data, broker and store
+    env = users_environment(tmp_path)
+    before = _bench_dirs()
+    # When a small benchmark runs
+    result = bench(
+        ["--docs", "20", "--workers", "1", "--trickle", "5", "--queries", "50", "--json"], env
     )
     # Then it reports every figure, and every dropped document ended indexed exactly once
     assert result.returncode == 0, result.stderr[-3000:]
@@ -118,22 +117,13 @@ def test_bench_runs_a_private_stack_and_every_document_is_indexed_exactly_once(
 def test_bench_in_process_splits_a_workers_cpu_by_part_and_leaves_nothing_behind(
     tmp_path: Path,
 ) -> None:
-    # Given an environment that points at someone's data and store
-    env = dict(os.environ)
-    env["DOCFLOW_DATA_DIR"] = str(tmp_path / "users-data")
-    env["DOCFLOW_STORE_URL"] = f"sqlite:///{tmp_path / 'users.db'}"
+    # Given an environment that points at someone's data, broker and store
+    env = users_environment(tmp_path)
     env["DOCFLOW_BATCH_MAX_DOCS"] = "8"  # not the bench's: it measures the defaults
     before = _bench_dirs()
     # When the in-process bench runs over 96 short stories (batches of 32)
-    command = [sys.executable, "-m", "workers.cli", "bench", "--in-process", "--length", "short"]
-    result = subprocess.run(
-        [*command, "--docs", "96", "--json"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    options = ["--in-process", "--length", "short"]
+    result = bench([*options, "--docs", "96", "--json"], env)
     # Then the first batch warmed up and the other two were timed, part by part
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)
@@ -160,8 +150,6 @@ def test_bench_in_process_splits_a_workers_cpu_by_part_and_leaves_nothing_behind
     assert not (tmp_path / "users.db").exists()
     assert _bench_dirs() <= before
     # and too few documents for two batches says what to do
-    few = subprocess.run(
-        [*command, "--docs", "30"], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
-    )
+    few = bench([*options, "--docs", "30"], env)
     assert few.returncode != 0
     assert "--in-process needs two batches" in few.stderr and "--docs 64" in few.stderr

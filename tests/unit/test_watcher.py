@@ -11,6 +11,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -553,29 +555,37 @@ def test_a_stop_with_nothing_claimed_leaves_no_box_behind(layout, store) -> None
 # ---- the real event loop --------------------------------------------------------------
 
 
+@contextmanager
+def running(watcher: Watcher) -> Iterator[float]:
+    """The watcher's real loop in a thread, started and holding its claim box; yields a
+    deadline 5 s away; stopped and joined at the end (the test checks it ended)."""
+    watcher.config.inbox.mkdir(parents=True, exist_ok=True)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 5
+    try:
+        while watcher.box._lock_fd is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        yield deadline
+    finally:
+        watcher.stop()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
 def test_the_running_watcher_takes_a_dropped_file_within_a_fraction_of_a_second(
     layout, store
 ) -> None:
     watcher = Watcher(layout, store, Recorder(), ident="live")
-    layout.inbox.mkdir(parents=True)
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 5
-        while watcher.box._lock_fd is None and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with running(watcher) as deadline:
         time.sleep(0.2)
         dropped = time.monotonic()
         (layout.inbox / "a.txt").write_text(ARTICLE)
         while not (layout.processed / "a.txt").exists() and time.monotonic() < deadline:
             time.sleep(0.005)
         took = time.monotonic() - dropped
-    finally:
-        watcher.stop()
-        thread.join(5)
     assert (layout.processed / "a.txt").exists()
     assert took < 0.25, f"took {took:.3f} s: the close event should make it immediate"
-    assert not thread.is_alive()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux")
@@ -587,23 +597,13 @@ def test_the_running_watcher_on_linux_reads_inotify_itself_and_takes_a_folder_mo
     for name in ("a.txt", "b.txt"):
         (outside / name).write_text(ARTICLE.replace("headline", name))
     watcher = Watcher(layout, store, Recorder(), ident="live")
-    layout.inbox.mkdir(parents=True)
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 5
-        while watcher.box._lock_fd is None and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with running(watcher) as deadline:
         assert watcher.mode == "inotify"
         assert [t.name for t in threading.enumerate() if "watchdog" in type(t).__module__] == []
         os.rename(outside, layout.inbox / "2026")
         while len(files_under(layout.processed)) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
-    finally:
-        watcher.stop()
-        thread.join(5)
     assert files_under(layout.processed) == ["2026/a.txt", "2026/b.txt"]
-    assert not thread.is_alive()
 
 
 def test_the_running_watcher_in_polling_mode_takes_files_in_sub_folders_once_they_settle(
