@@ -104,8 +104,9 @@ class InotifyTree:
             if ev.mask & f.ISDIR:
                 out += self._folder_event(ev.mask, path)
             elif not is_ignored_name(ev.name):
-                kind = next(kind for flag, kind in FILE_KINDS if ev.mask & flag)
-                out.append((kind, "", path) if kind == "moved" else (kind, path, ""))
+                kind = next((kind for flag, kind in FILE_KINDS if ev.mask & flag), None)
+                if kind is not None:  # else a flag the watcher does not act on
+                    out.append((kind, "", path) if kind == "moved" else (kind, path, ""))
         return out
 
     def _folder_event(self, mask: int, path: str) -> list[Change]:
