@@ -113,6 +113,11 @@ class Mention(BaseModel):
     entity_id: str = ""
 
 
+def document_id(content_hash: str) -> str:
+    """A document's id: the first 16 hex digits of its content hash (`tasks.ingest`)."""
+    return content_hash[:16]
+
+
 #: a list of mentions built, read or written in one pydantic call (not one per mention)
 MENTIONS: TypeAdapter[list[Mention]] = TypeAdapter(list[Mention])
 

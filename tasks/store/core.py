@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar, Generic, TypeVar
 
 from tasks.errors import StaleRun
-from tasks.models import Article, Mention, RawArticle, Stage, Status
+from tasks.models import Article, Mention, RawArticle, Stage, Status, document_id
 from tasks.search.fields import search_fields
 from tasks.store.base import (
     INPUT_STATUS,
@@ -190,7 +190,7 @@ class SQLStore(SQLReads, Generic[Tx]):
     def add_document(
         self, raw: RawArticle, content_hash: str, trace_id: str, run: StageResult
     ) -> tuple[str, bool]:
-        doc_id = content_hash[:16]
+        doc_id = document_id(content_hash)
         now = time.time()
         row = (doc_id, content_hash, raw.source, raw.format, raw.part, raw.content)
         # joins an open batch undeclared (a new document has no row to lock yet)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tasks.errors import ConfigError, DocflowError, PermanentError
 from tasks.ingest import content_hash, split_file
+from tasks.models import document_id
 from tasks.parse import parse_article
 from workers.tools.bench.config import MAX_FILE_BYTES, DropFile
 from workers.tools.corpus import generate_corpus
@@ -39,7 +40,7 @@ def prepare_files(items: list[tuple[str, bytes]]) -> tuple[list[DropFile], int]:
             out.append(item)
             continue
         for raw in articles:
-            doc_id = content_hash(raw.content)[:16]
+            doc_id = document_id(content_hash(raw.content))
             if doc_id in seen:
                 duplicates += 1
                 continue

@@ -37,6 +37,7 @@ from typing import Any
 
 from tasks.errors import ConfigError
 from tasks.ingest import prepare_file, record_files
+from tasks.models import document_id
 from tasks.parse import parse_article
 from tasks.store import open_store
 from tasks.tag import Tagger, load_pipeline
@@ -72,7 +73,7 @@ def _run(items: list[tuple[str, bytes]], settings: Settings, say: Say) -> dict[s
         files = [prepare_file(name, data, max_bytes=MAX_FILE_BYTES) for name, data in items]
         ids = [doc_id for result in record_files(store, files) for doc_id in result.new_ids]
         texts = {
-            content_id[:16]: parse_article(raw).text
+            document_id(content_id): parse_article(raw).text
             for f in files
             for raw, content_id in zip(f.articles, f.hashes, strict=True)
         }
