@@ -112,14 +112,19 @@ def test_a_redis_restart_without_persistence_mid_batch_heals_by_itself(
         data_dir, private_redis.url, DOCFLOW_STUCK_AFTER_S="10", DOCFLOW_SWEEP_INTERVAL_S="3"
     )
     workers = start_workers(start_worker, env, private_redis.url, "alpha", "beta")
+    # And a batch long enough that most of it still waits in Redis when Redis dies (a
+    # worker finishes the batch it holds, so only waiting messages can be lost: 100 short
+    # articles could all have left Redis between two looks at the count)
     folder = tmp_path / "batch"
-    write_articles(folder, 100)
+    total = 400
+    write_articles(folder, total)
     run_log = tmp_path / "run.log"
     run = docflow_background(env, run_log, "run", str(folder), "--no-workers", "--json")
     store = sqlite_store(data_dir)
     try:
         # When Redis is killed mid-batch and started again, empty, on the same port
         assert wait_until(lambda: store.counts()["indexed"] >= 15, timeout=90, every=0.2)
+        waiting = queued_ids(redis.Redis.from_url(private_redis.url))
         private_redis.process.kill()
         private_redis.process.wait()
         time.sleep(3)
@@ -130,7 +135,9 @@ def test_a_redis_restart_without_persistence_mid_batch_heals_by_itself(
         summary = summary_of(run, run_log, timeout=120)
     finally:
         stop(run)
-    assert summary["indexed"] == 100 and summary["failed"] == 0, summary
+    print(f"documents waiting in Redis when it died: {sum(map(len, waiting))} of {total}")
+    assert waiting, "every batch had left Redis before the kill: nothing was lost to find"
+    assert summary["indexed"] == total and summary["failed"] == 0, summary
     assert lost_queues <= 1  # the restarted server came back empty: messages were lost
     # And both workers reconnected by themselves and took tasks again after the restart
     for worker in workers:
@@ -144,7 +151,7 @@ def test_a_redis_restart_without_persistence_mid_batch_heals_by_itself(
     found = [e for w in workers for e in events(w.log()) if e.get("event") == "documents_recovered"]
     assert found and all(at(e) > restarted for e in found)
     facts = sqlite_invariants(data_dir / "docflow.db")
-    assert facts["fts_docs"] == facts["fts_rows"] == 100 and facts["entity_mismatch"] == []
+    assert facts["fts_docs"] == facts["fts_rows"] == total and facts["entity_mismatch"] == []
 
 
 def test_docflow_up_rides_out_a_redis_restart_with_its_watcher_workers_and_sweep(
@@ -171,9 +178,10 @@ def test_docflow_up_rides_out_a_redis_restart_with_its_watcher_workers_and_sweep
         assert wait_nodes(private_redis.url, "docflow-", 1, timeout=90), (
             tmp_path / "up.log"
         ).read_text()[-3000:]
-        # (enough files that some batches still wait in Redis when it dies: a worker
-        # finishes the batch it is running, so only waiting messages can be lost)
-        drop(100, "before")
+        # (enough files that most batches still wait in Redis when it dies: a worker
+        # finishes the batch it is running, so only waiting messages can be lost, and 100
+        # short articles could all have left Redis between two looks at the count)
+        drop(400, "before")
         # When Redis is killed mid-batch and started again, empty
         assert wait_until(lambda: store.counts()["indexed"] >= 8, timeout=90, every=0.2)
         waiting = queued_ids(redis.Redis.from_url(private_redis.url))
@@ -184,13 +192,14 @@ def test_docflow_up_rides_out_a_redis_restart_with_its_watcher_workers_and_sweep
         # And more files are dropped after the restart
         drop(20, "after")
         # Then every file dropped before and after is indexed, none failed, no human action
-        final = wait_final(store, 120, timeout=150)
-        assert final["indexed"] == 120 and final["failed"] == 0, final
+        final = wait_final(store, 420, timeout=150)
+        assert final["indexed"] == 420 and final["failed"] == 0, final
         assert up.poll() is None
     finally:
         stop(up, timeout=30)
     assert up.returncode == 0
     # And the documents whose messages died with Redis were found by the sweep
+    print(f"documents waiting in Redis when it died: {sum(map(len, waiting))} of 400")
     assert waiting, "every batch had left Redis before the kill: nothing was lost to find"
     logs = [tmp_path / "up.log", *(data_dir / "logs").glob("*.log")]
     assert any(
