@@ -185,6 +185,7 @@ def test_a_watcher_killed_mid_burst_and_restarted_loses_and_duplicates_nothing(
     # When it is killed with SIGKILL in the middle
     first.stop(signal.SIGKILL)
     left = len(stack.files(stack.inbox))
+    print(f"files still in the inbox at the kill: {left} of {total}")
     assert left > 0, "the burst finished before the kill; the test proves nothing"
     # and a new watcher starts on the same folder
     stack.start_watcher()
