@@ -51,6 +51,13 @@ pytestmark = pytest.mark.integration
 FAST_SWEEP = {"DOCFLOW_STUCK_AFTER_S": "20", "DOCFLOW_SWEEP_INTERVAL_S": "5"}
 
 
+def assert_some_were_waiting(waiting: list[list[str]], total: int) -> None:
+    """The fault met messages still in Redis (`queued_ids` just before the kill): else a
+    worker held every batch, finished it, and there was nothing to lose or find."""
+    print(f"documents waiting in Redis when it died: {sum(map(len, waiting))} of {total}")
+    assert waiting, "every batch had left Redis before the kill: nothing was lost to find"
+
+
 def test_a_worker_sigkilled_mid_batch_loses_no_document_and_indexes_none_twice(
     private_redis, data_dir, start_worker, tmp_path
 ) -> None:
@@ -135,8 +142,7 @@ def test_a_redis_restart_without_persistence_mid_batch_heals_by_itself(
         summary = summary_of(run, run_log, timeout=120)
     finally:
         stop(run)
-    print(f"documents waiting in Redis when it died: {sum(map(len, waiting))} of {total}")
-    assert waiting, "every batch had left Redis before the kill: nothing was lost to find"
+    assert_some_were_waiting(waiting, total)
     assert summary["indexed"] == total and summary["failed"] == 0, summary
     assert lost_queues <= 1  # the restarted server came back empty: messages were lost
     # And both workers reconnected by themselves and took tasks again after the restart
@@ -168,6 +174,7 @@ def test_docflow_up_rides_out_a_redis_restart_with_its_watcher_workers_and_sweep
         env, tmp_path / "up.log", "up", "--inbox", str(inbox), "--workers", "2", "--no-flower"
     )
     store = sqlite_store(data_dir)
+    before, after = 400, 20
 
     def drop(count: int, prefix: str) -> None:
         staging = tmp_path / f"staging-{prefix}"
@@ -181,7 +188,7 @@ def test_docflow_up_rides_out_a_redis_restart_with_its_watcher_workers_and_sweep
         # (enough files that most batches still wait in Redis when it dies: a worker
         # finishes the batch it is running, so only waiting messages can be lost, and 100
         # short articles could all have left Redis between two looks at the count)
-        drop(400, "before")
+        drop(before, "before")
         # When Redis is killed mid-batch and started again, empty
         assert wait_until(lambda: store.counts()["indexed"] >= 8, timeout=90, every=0.2)
         waiting = queued_ids(redis.Redis.from_url(private_redis.url))
@@ -190,17 +197,16 @@ def test_docflow_up_rides_out_a_redis_restart_with_its_watcher_workers_and_sweep
         time.sleep(3)
         private_redis.start()
         # And more files are dropped after the restart
-        drop(20, "after")
+        drop(after, "after")
         # Then every file dropped before and after is indexed, none failed, no human action
-        final = wait_final(store, 420, timeout=150)
-        assert final["indexed"] == 420 and final["failed"] == 0, final
+        final = wait_final(store, before + after, timeout=150)
+        assert final["indexed"] == before + after and final["failed"] == 0, final
         assert up.poll() is None
     finally:
         stop(up, timeout=30)
     assert up.returncode == 0
     # And the documents whose messages died with Redis were found by the sweep
-    print(f"documents waiting in Redis when it died: {sum(map(len, waiting))} of 400")
-    assert waiting, "every batch had left Redis before the kill: nothing was lost to find"
+    assert_some_were_waiting(waiting, before)
     logs = [tmp_path / "up.log", *(data_dir / "logs").glob("*.log")]
     assert any(
         e.get("event") == "documents_recovered"

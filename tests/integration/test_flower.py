@@ -62,7 +62,8 @@ def listed_workers(flower: FlowerProcess, node: str, auth: str | None = None) ->
     def lists_node() -> bool:
         status, body = get(flower.url + "/api/workers?refresh=1", auth)
         assert status == 200, body
-        listed.update(json.loads(body))
+        listed.clear()
+        listed.update(json.loads(body))  # the latest answer only
         return node in listed
 
     assert wait_until(lists_node, timeout=15, every=0.5), listed
